@@ -1,0 +1,287 @@
+/* internal.h — the runtime's one state object (struct actr) and the types and
+ * actr__ prototypes shared between the files of runtime/src.
+ *
+ * Threads: N worker threads run actors; one I/O thread runs the libuv loop
+ * (timers, wake-ups, shutdown); any number of client threads use client
+ * contexts. Everything hangs off struct actr: there are no process globals.
+ */
+#ifndef ACTR_INTERNAL_H
+#define ACTR_INTERNAL_H
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "actr.h"
+#include "deque.h"
+#include "mailbox.h"
+#include "util.h"
+
+#define ACTR__CACHELINE 64
+
+/* ---- messages -------------------------------------------------------------
+ * The payload always follows the header in the same allocation. */
+struct actr_msg {
+    actr__node_t node;     /* mailbox link (must be first) */
+    uint32_t type;         /* user type or ACTR_MSG_* */
+    uint16_t flags;        /* ACTR__F_* */
+    uint8_t cls;           /* allocation size class (msg.c) */
+    uint8_t sys;           /* ACTR__SYS_*: runtime-internal kind, 0 for ordinary messages */
+    uint32_t to_gen;       /* generation of the target when sent (stale check) */
+    uint32_t len;          /* payload bytes */
+    _Atomic uint32_t refs; /* references; the last actr_msg_free frees */
+    uint32_t aux32;        /* per-kind extra (INIT: args length) */
+    actr_ref_t from;       /* sender */
+    uint64_t corr;         /* request id / monitor id / timer id */
+    void *aux;             /* per-kind extra (INIT: behaviour) */
+};
+
+#define ACTR__MSG_DATA(m) ((uint8_t *)((m) + 1))
+
+enum {
+    ACTR__F_COUNTED = 1 << 0,  /* counted against the target's mailbox bound */
+    ACTR__F_REQUEST = 1 << 1,  /* a request: corr = request id */
+    ACTR__F_REPLY = 1 << 2,    /* a reply: corr = request id */
+    ACTR__F_TIMER = 1 << 3,    /* from a self-targeted timer: corr = timer id */
+    ACTR__F_INTERVAL = 1 << 4, /* with F_TIMER: the timer repeats */
+    ACTR__F_LINK = 1 << 5,     /* INIT: link to `from` */
+    ACTR__F_TRAP = 1 << 6,     /* INIT: trap exits */
+    ACTR__F_MONITOR = 1 << 7,  /* INIT: `from` monitors the new actor, id in corr */
+    ACTR__F_NAMED = 1 << 8,    /* INIT: payload has the name after the args */
+};
+
+enum {
+    ACTR__SYS_NONE = 0, /* delivered to the handler (after filtering) */
+    ACTR__SYS_INIT,     /* first message of an actor: aux = behaviour, payload = args */
+    ACTR__SYS_STOP,     /* stop with reason = payload (raw bytes) */
+    ACTR__SYS_MONITOR,  /* from monitors me, id in corr */
+    ACTR__SYS_DEMONITOR,
+    ACTR__SYS_LINK,     /* from links to me */
+    ACTR__SYS_UNLINK,
+    ACTR__SYS_EXIT,     /* exit signal from a linked actor: type ACTR_MSG_EXIT, payload [reason] */
+};
+
+/* ---- actors ---------------------------------------------------------------
+ * Slots live in chunks that are never freed before actr_close, so a stale ref
+ * always points at valid memory; the generation check makes it fail cleanly.
+ * The mailbox belongs to the slot and outlives the actor in it: messages for
+ * an earlier generation are recognised by msg->to_gen and answered as "noproc". */
+enum { ACTR__KIND_ACTOR = 0, ACTR__KIND_CLIENT = 1 };
+enum { ACTR__ST_FREE = 0, ACTR__ST_ALIVE = 1 };
+
+typedef struct actr__ext actr__ext_t;
+
+typedef struct actr__actor {
+    /* line 1: touched by senders */
+    actr__mailbox_t mb;        /* head: producers' end (see mailbox.h) */
+    _Atomic uint32_t count;    /* counted messages queued */
+    _Atomic uint32_t gen;      /* current generation; bumped at death */
+    _Atomic uint32_t limit;    /* mailbox bound for counted messages */
+    _Atomic uint8_t kind;      /* ACTR__KIND_*, fixed for the slot's lifetime */
+    /* line 2: owner only (the thread that holds the actor's schedule token),
+     * except kill_gen, written rarely by a killer and read at every boundary */
+    alignas(ACTR__CACHELINE) _Atomic uint32_t kill_gen; /* gen to kill; 0 = none */
+    const actr_behavior_t *beh;
+    void *state;
+    actr__ext_t *ext; /* names, links, monitors, requests, timers, topics: lazily allocated */
+    _Atomic uint64_t handled; /* messages delivered to the handler (read by stats) */
+    _Atomic uint32_t next_free; /* free-list link (slot index + 1) */
+    uint32_t slot;
+    uint8_t status; /* ACTR__ST_* */
+    uint8_t trap;
+    uint8_t inited;
+    uint8_t cl_wake; /* clients: a wake-up is pending (under rt->client_mu) */
+} actr__actor_t;
+
+typedef struct actr__watch {
+    uint64_t id;
+    actr_ref_t who;
+} actr__watch_t;
+
+struct actr__ext {
+    char *name;           /* registered name (owned) */
+    actr__idmap_t pending; /* request ids awaiting an answer */
+    actr__idmap_t timers;  /* live timers targeting self (ids) */
+    actr__watch_t *watchers; /* monitors on me */
+    uint32_t nwatch, capwatch;
+    actr__watch_t *mons; /* monitors I hold: id -> target */
+    uint32_t nmons, capmons;
+    actr_ref_t *links;
+    uint32_t nlinks, caplinks;
+    char **topics;
+    uint32_t ntopics, captopics;
+    actr_msg_t *deferred_head, *deferred_tail; /* clients: messages set aside by call */
+};
+
+/* ---- contexts ---------------------------------------------------------------- */
+typedef struct actr__worker actr__worker_t;
+
+struct actr_ctx {
+    actr_t *rt;
+    actr__worker_t *worker; /* NULL for clients and the I/O thread */
+    actr__actor_t *cur;     /* the actor running (workers) or the client's slot */
+    actr_ref_t self;
+    int is_client;
+    int in_handler;
+    char exit_reason[ACTR_REASON_MAX + 1]; /* set by actr_exit */
+    actr__msgcache_t cache;
+};
+
+struct actr__worker {
+    actr_t *rt;
+    unsigned index;
+    uv_thread_t thread;
+    actr__deque_t dq;
+    pthread_cond_t cv; /* parks on rt->park_mu */
+    int parked;        /* under rt->park_mu */
+    int wake;          /* under rt->park_mu */
+    uint32_t rng;
+    uint64_t activations;
+    _Atomic uint64_t handled_total; /* published copy of handled */
+    uint64_t handled;
+    struct actr_ctx ctx;
+    alignas(ACTR__CACHELINE) char pad_;
+};
+
+/* ---- timers (timer.c) ----------------------------------------------------- */
+typedef struct actr__timer actr__timer_t;
+typedef struct actr__timers {
+    pthread_mutex_t mu;
+    actr__timer_t **cmds; /* pending commands (adds and cancels), under mu */
+    size_t ncmds, capcmds;
+    _Atomic uint64_t armed_due; /* due time the I/O thread sleeps towards */
+    /* I/O thread only: */
+    actr__timer_t **heap;
+    size_t nheap, capheap;
+    actr__idmap_t byid;
+    uv_timer_t uvt;
+} actr__timers_t;
+
+/* ---- the runtime ---------------------------------------------------------------- */
+#define ACTR__CHUNK_SHIFT 10
+#define ACTR__CHUNK_SIZE (1u << ACTR__CHUNK_SHIFT)
+#define ACTR__MAX_CHUNKS (1u << 16)
+
+struct actr {
+    actr_options_t opts;
+    uint64_t node_id;
+    unsigned nworkers;
+    unsigned batch;
+
+    /* actor table */
+    _Atomic(actr__actor_t *) *chunks; /* ACTR__MAX_CHUNKS entries */
+    pthread_mutex_t chunk_mu;
+    _Atomic uint32_t next_slot;       /* bump allocator for never-used slots */
+    _Atomic uint64_t free_head;       /* actor free list: (tag << 32) | (slot + 1) */
+    pthread_mutex_t client_mu;        /* client slots + client wake-ups */
+    pthread_cond_t client_cv;
+    uint32_t *client_free;
+    size_t nclient_free, capclient_free;
+
+    /* scheduler */
+    actr__worker_t *workers;
+    pthread_mutex_t park_mu; /* parking, wake-ups, and the injection queue */
+    actr__actor_t **inject;  /* ring buffer, under park_mu */
+    size_t inj_head, inj_len, inj_cap;
+    _Atomic size_t inj_count; /* hint for lock-free emptiness checks */
+    _Atomic unsigned nparked;
+    _Atomic int workers_exit;
+
+    /* lifecycle */
+    uv_loop_t loop;
+    uv_async_t async; /* wakes the I/O thread: stop, timers, all actors gone */
+    uv_thread_t io_thread;
+    int started;      /* actr_start/actr_run was called */
+    int io_bg;        /* the I/O loop runs on io_thread */
+    _Atomic int stopping;
+    _Atomic int stop_swept;
+    _Atomic int stopped;
+    pthread_mutex_t done_mu;
+    pthread_cond_t done_cv;
+
+    struct actr_ctx io_ctx; /* context of the I/O thread (timers, shutdown) */
+    int loop_inited, async_inited, timers_inited;
+    _Atomic int io_closed; /* the async handle is closed: no more wake-ups */
+
+    /* ids (requests, monitors, timers) */
+    _Atomic uint64_t next_id;
+
+    /* names and topics */
+    pthread_mutex_t names_mu;
+    actr__strmap_t names; /* name -> actr_ref_t* */
+    actr__idmap_t names_rev; /* (slot << 32 | gen) -> owned name copy */
+    _Atomic uint64_t nnames;
+    pthread_mutex_t topics_mu;
+    actr__strmap_t topics; /* topic -> actr__sublist_t* */
+
+    actr__timers_t timers;
+
+    /* stats */
+    _Atomic uint64_t live;
+    _Atomic uint64_t spawned;
+    _Atomic uint64_t parks, wakes, steals;
+
+    actr__msgdepot_t depot;
+};
+
+/* msg.c */
+actr_msg_t *actr__msg_make(actr_ctx_t *ctx, uint32_t type, size_t len);
+void actr__msg_unref(actr_ctx_t *ctx, actr_msg_t *m);
+
+/* actor.c */
+actr__actor_t *actr__slot(actr_t *rt, uint32_t slot);
+int actr__lookup(actr_t *rt, actr_ref_t ref, actr__actor_t **out);
+int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int counted);
+void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a);
+int actr__alloc_slot(actr_t *rt, int kind, actr__actor_t **out);
+void actr__release_slot(actr_t *rt, actr__actor_t *a);
+void actr__drop_stale(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, const char *reason);
+int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason, size_t cap);
+actr__ext_t *actr__ext(actr__actor_t *a);
+void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const char *reason);
+void actr__table_free(actr_t *rt);
+static inline actr_ref_t actr__ref_of(actr_t *rt, actr__actor_t *a, uint32_t gen)
+{
+    actr_ref_t r = {rt->node_id, a->slot, gen};
+    return r;
+}
+uint64_t actr__new_id(actr_t *rt);
+
+/* sched.c */
+int actr__sched_init(actr_t *rt);
+int actr__sched_start(actr_t *rt);
+void actr__sched_join(actr_t *rt);
+void actr__sched_free(actr_t *rt);
+void actr__sched_ready(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a);
+
+/* client.c */
+void actr__client_wake(actr_t *rt, actr__actor_t *a);
+
+/* timer.c */
+int actr__timers_init(actr_t *rt);
+void actr__timers_start(actr_t *rt); /* on the I/O thread */
+void actr__timers_process(actr_t *rt); /* on the I/O thread: apply commands, fire due */
+void actr__timers_close(actr_t *rt);   /* on the I/O thread, at shutdown */
+void actr__timers_free(actr_t *rt);
+int actr__timer_add(actr_t *rt, actr_ref_t to, uint64_t id, uint32_t delay_ms, uint32_t period_ms,
+                    actr_msg_t *tmpl, int req_timeout);
+void actr__timer_cancel_id(actr_t *rt, uint64_t id);
+
+/* registry.c */
+int actr__names_init(actr_t *rt);
+void actr__names_free(actr_t *rt);
+void actr__name_drop(actr_t *rt, const char *name, actr_ref_t who);
+int actr__name_claim(actr_t *rt, const char *name, actr_ref_t who);
+void actr__topic_drop(actr_t *rt, const char *topic, actr_ref_t who);
+
+/* core.c */
+void actr__notify_io(actr_t *rt);
+void actr__actor_gone(actr_t *rt);
+
+/* log.c (util.c) */
+void actr__log(actr_t *rt, actr_log_level_t lvl, actr_ref_t who, const char *fmt, ...)
+    ACTR_PRINTF(4, 5);
+
+#endif

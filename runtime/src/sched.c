@@ -1,0 +1,291 @@
+/* sched.c — worker threads, run queues, work stealing and parking.
+ *
+ * Each worker owns a Chase-Lev deque of runnable actors. An actor made
+ * runnable by a worker goes on that worker's deque, which the worker itself
+ * consumes in FIFO order (from the top, like a thief), so an actor that used
+ * up its batch waits behind the others (fairness); one made runnable by any other thread (clients, the I/O thread)
+ * goes on the runtime's injection queue. An idle worker takes from the
+ * injection queue, then steals from the others, spins for `spin_us`, and only
+ * then parks on its condition variable.
+ *
+ * Waking costs tens of microseconds on this hardware, so it is rationed: a
+ * push from a non-worker thread wakes one parked worker (nobody else may be
+ * awake to run the actor); a worker wakes a parked peer only at the start of an
+ * activation, and only when its own deque still holds work a peer could steal.
+ * A worker's own pushes never need a wake-up, because that worker is awake and
+ * will run them. Parking, waking and the injection queue share one mutex, so
+ * an injected actor can never be missed by a worker going to sleep.
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+int actr__sched_init(actr_t *rt)
+{
+    rt->workers = calloc(rt->nworkers, sizeof(*rt->workers));
+    rt->inj_cap = 1024;
+    rt->inject = malloc(rt->inj_cap * sizeof(*rt->inject));
+    if (rt->workers == NULL || rt->inject == NULL)
+        return ACTR_ENOMEM;
+    pthread_mutex_init(&rt->park_mu, NULL);
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        actr__worker_t *w = &rt->workers[i];
+        w->rt = rt;
+        w->index = i;
+        w->rng = 0x9e3779b9u * (i + 1);
+        if (actr__dq_init(&w->dq, 256) != 0)
+            return ACTR_ENOMEM;
+        pthread_cond_init(&w->cv, NULL);
+        w->ctx.rt = rt;
+        w->ctx.worker = w;
+        w->ctx.cache.depot = &rt->depot;
+    }
+    return 0;
+}
+
+void actr__sched_free(actr_t *rt)
+{
+    if (rt->workers != NULL) {
+        for (unsigned i = 0; i < rt->nworkers; i++) {
+            actr__worker_t *w = &rt->workers[i];
+            actr__msgcache_flush(&w->ctx.cache);
+            actr__dq_free(&w->dq);
+            pthread_cond_destroy(&w->cv);
+        }
+        free(rt->workers);
+        rt->workers = NULL;
+    }
+    free(rt->inject);
+    rt->inject = NULL;
+    pthread_mutex_destroy(&rt->park_mu);
+}
+
+/* under park_mu */
+static void wake_one_locked(actr_t *rt)
+{
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        actr__worker_t *w = &rt->workers[i];
+        if (w->parked && !w->wake) {
+            w->wake = 1;
+            w->parked = 0;
+            atomic_fetch_sub_explicit(&rt->nparked, 1, memory_order_relaxed);
+            atomic_fetch_add_explicit(&rt->wakes, 1, memory_order_relaxed);
+            pthread_cond_signal(&w->cv);
+            return;
+        }
+    }
+}
+
+static void inject_push(actr_t *rt, actr__actor_t *a)
+{
+    pthread_mutex_lock(&rt->park_mu);
+    if (rt->inj_len == rt->inj_cap) {
+        size_t ncap = rt->inj_cap * 2;
+        actr__actor_t **n = malloc(ncap * sizeof(*n));
+        if (n == NULL)
+            abort(); /* internal allocation: OOM policy is abort */
+        for (size_t i = 0; i < rt->inj_len; i++)
+            n[i] = rt->inject[(rt->inj_head + i) % rt->inj_cap];
+        free(rt->inject);
+        rt->inject = n;
+        rt->inj_cap = ncap;
+        rt->inj_head = 0;
+    }
+    rt->inject[(rt->inj_head + rt->inj_len) % rt->inj_cap] = a;
+    rt->inj_len++;
+    /* relaxed: a hint for lock-free emptiness checks; the mutex orders the data */
+    atomic_store_explicit(&rt->inj_count, rt->inj_len, memory_order_relaxed);
+    if (atomic_load_explicit(&rt->nparked, memory_order_relaxed) > 0)
+        wake_one_locked(rt);
+    pthread_mutex_unlock(&rt->park_mu);
+}
+
+/* under park_mu */
+static actr__actor_t *inject_pop_locked(actr_t *rt)
+{
+    if (rt->inj_len == 0)
+        return NULL;
+    actr__actor_t *a = rt->inject[rt->inj_head];
+    rt->inj_head = (rt->inj_head + 1) % rt->inj_cap;
+    rt->inj_len--;
+    atomic_store_explicit(&rt->inj_count, rt->inj_len, memory_order_relaxed);
+    return a;
+}
+
+static actr__actor_t *inject_pop(actr_t *rt)
+{
+    if (atomic_load_explicit(&rt->inj_count, memory_order_relaxed) == 0)
+        return NULL;
+    pthread_mutex_lock(&rt->park_mu);
+    actr__actor_t *a = inject_pop_locked(rt);
+    pthread_mutex_unlock(&rt->park_mu);
+    return a;
+}
+
+void actr__sched_ready(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a)
+{
+    if (atomic_load_explicit(&a->kind, memory_order_relaxed) == ACTR__KIND_CLIENT) {
+        actr__client_wake(rt, a);
+        return;
+    }
+    if (ctx != NULL && ctx->worker != NULL && ctx->rt == rt &&
+        actr__dq_push(&ctx->worker->dq, a) == 0)
+        return;
+    inject_push(rt, a);
+}
+
+static actr__actor_t *steal(actr__worker_t *w)
+{
+    actr_t *rt = w->rt;
+    unsigned n = rt->nworkers;
+    if (n < 2)
+        return NULL;
+    w->rng = w->rng * 1103515245u + 12345u;
+    unsigned start = (w->rng >> 16) % n;
+    for (unsigned i = 0; i < n; i++) {
+        actr__worker_t *v = &rt->workers[(start + i) % n];
+        if (v == w)
+            continue;
+        actr__actor_t *a = actr__dq_steal(&v->dq);
+        if (a != NULL) {
+            atomic_fetch_add_explicit(&rt->steals, 1, memory_order_relaxed);
+            return a;
+        }
+    }
+    return NULL;
+}
+
+static int any_work(actr_t *rt)
+{
+    if (rt->inj_len > 0) /* caller holds park_mu */
+        return 1;
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (actr__dq_size(&rt->workers[i].dq) > 0)
+            return 1;
+    return 0;
+}
+
+/* The next actor for worker w to run, or NULL when the runtime is exiting. */
+static actr__actor_t *next_actor(actr__worker_t *w)
+{
+    actr_t *rt = w->rt;
+    for (;;) {
+        actr__actor_t *a;
+        /* every 61st activation look at the injection queue first, so actors
+         * made runnable by clients and timers are not starved by local work */
+        if ((w->activations % 61) == 60 && (a = inject_pop(rt)) != NULL)
+            return a;
+        /* own queue in FIFO order (from the top, as thieves do): an actor
+         * requeued after a full batch goes behind the ones already waiting */
+        if ((a = actr__dq_steal(&w->dq)) != NULL)
+            return a;
+        if ((a = inject_pop(rt)) != NULL)
+            return a;
+        if ((a = steal(w)) != NULL)
+            return a;
+        if (atomic_load_explicit(&rt->workers_exit, memory_order_acquire))
+            return NULL;
+        /* spin a little: waking a parked thread costs far more than this */
+        uint64_t deadline = actr__now_ns() + (uint64_t)rt->opts.spin_us * 1000u;
+        do {
+            for (int i = 0; i < 32; i++)
+                cpu_relax();
+            if ((a = inject_pop(rt)) != NULL)
+                return a;
+            if ((a = steal(w)) != NULL)
+                return a;
+        } while (actr__now_ns() < deadline);
+        /* park */
+        pthread_mutex_lock(&rt->park_mu);
+        if ((a = inject_pop_locked(rt)) != NULL) {
+            pthread_mutex_unlock(&rt->park_mu);
+            return a;
+        }
+        if (atomic_load_explicit(&rt->workers_exit, memory_order_acquire)) {
+            pthread_mutex_unlock(&rt->park_mu);
+            return NULL;
+        }
+        w->parked = 1;
+        atomic_fetch_add_explicit(&rt->nparked, 1, memory_order_relaxed);
+        if (any_work(rt)) {
+            /* a peer's deque has work: stay up and steal it */
+            w->parked = 0;
+            atomic_fetch_sub_explicit(&rt->nparked, 1, memory_order_relaxed);
+            pthread_mutex_unlock(&rt->park_mu);
+            continue;
+        }
+        atomic_fetch_add_explicit(&rt->parks, 1, memory_order_relaxed);
+        atomic_store_explicit(&w->handled_total, w->handled, memory_order_relaxed);
+        while (!w->wake && !atomic_load_explicit(&rt->workers_exit, memory_order_acquire))
+            pthread_cond_wait(&w->cv, &rt->park_mu);
+        if (w->parked) { /* woken by exit, not by wake_one_locked */
+            w->parked = 0;
+            atomic_fetch_sub_explicit(&rt->nparked, 1, memory_order_relaxed);
+        }
+        w->wake = 0;
+        pthread_mutex_unlock(&rt->park_mu);
+    }
+}
+
+static void worker_main(void *arg)
+{
+    actr__worker_t *w = arg;
+    actr_t *rt = w->rt;
+    actr__actor_t *a;
+    while ((a = next_actor(w)) != NULL) {
+        /* this worker is about to be busy: if its deque still holds work and a
+         * peer sleeps, wake one to steal it (once per activation, not per send) */
+        if (atomic_load_explicit(&rt->nparked, memory_order_relaxed) > 0 &&
+            actr__dq_size(&w->dq) > 0) {
+            pthread_mutex_lock(&rt->park_mu);
+            wake_one_locked(rt);
+            pthread_mutex_unlock(&rt->park_mu);
+        }
+        actr__run_actor(&w->ctx, a);
+        w->activations++;
+        if ((w->activations & 63) == 0)
+            atomic_store_explicit(&w->handled_total, w->handled, memory_order_relaxed);
+    }
+    atomic_store_explicit(&w->handled_total, w->handled, memory_order_relaxed);
+}
+
+int actr__sched_start(actr_t *rt)
+{
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        int rc = uv_thread_create(&rt->workers[i].thread, worker_main, &rt->workers[i]);
+        if (rc != 0) {
+            /* stop the ones already running */
+            atomic_store_explicit(&rt->workers_exit, 1, memory_order_release);
+            pthread_mutex_lock(&rt->park_mu);
+            for (unsigned j = 0; j < i; j++)
+                pthread_cond_signal(&rt->workers[j].cv);
+            pthread_mutex_unlock(&rt->park_mu);
+            for (unsigned j = 0; j < i; j++)
+                uv_thread_join(&rt->workers[j].thread);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void actr__sched_join(actr_t *rt)
+{
+    atomic_store_explicit(&rt->workers_exit, 1, memory_order_release);
+    pthread_mutex_lock(&rt->park_mu);
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        pthread_cond_signal(&rt->workers[i].cv);
+    pthread_mutex_unlock(&rt->park_mu);
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        uv_thread_join(&rt->workers[i].thread);
+}
