@@ -733,7 +733,9 @@ int actr_actor_kill(actr_ctx_t *ctx, actr_ref_t who)
         return rc;
     /* relaxed: the STOP below is the synchronising hand-off */
     atomic_store_explicit(&a->kill_gen, who.gen, memory_order_relaxed);
-    return actr_actor_stop(ctx, who, ACTR_REASON_KILLED);
+    rc = actr_actor_stop(ctx, who, ACTR_REASON_KILLED);
+    /* ENOACTOR now means the kill already took effect at a message boundary */
+    return rc == ACTR_ENOACTOR ? 0 : rc;
 }
 
 int actr_exit(actr_ctx_t *ctx, const char *reason)

@@ -137,7 +137,7 @@ int actr_open(actr_t **out, const actr_options_t *opts)
     return 0;
 }
 
-static void io_main(void *arg)
+static void *io_main(void *arg)
 {
     actr_t *rt = arg;
     actr__timers_start(rt);
@@ -149,21 +149,23 @@ static void io_main(void *arg)
     atomic_store_explicit(&rt->stopped, 1, memory_order_release);
     pthread_cond_broadcast(&rt->done_cv);
     pthread_mutex_unlock(&rt->done_mu);
+    return NULL;
 }
 
 static int start(actr_t *rt)
 {
     if (rt == NULL)
         return ACTR_EINVAL;
-    if (rt->started)
-        return ACTR_EBUSY;
     if (atomic_load_explicit(&rt->stopping, memory_order_acquire))
         return ACTR_ESTOPPED;
+    /* claim the runtime first: a concurrent second start must not start a
+     * second set of threads */
+    if (atomic_exchange_explicit(&rt->started, 1, memory_order_acq_rel))
+        return ACTR_EBUSY;
     int rc = actr__sched_start(rt);
     if (rc != 0)
-        return rc;
-    rt->started = 1;
-    return 0;
+        atomic_store_explicit(&rt->started, 0, memory_order_release);
+    return rc;
 }
 
 int actr_start(actr_t *rt)
@@ -172,7 +174,7 @@ int actr_start(actr_t *rt)
     if (rc != 0)
         return rc;
     rt->io_bg = 1;
-    rc = uv_thread_create(&rt->io_thread, io_main, rt);
+    rc = -pthread_create(&rt->io_thread, NULL, io_main, rt);
     if (rc != 0) {
         rt->io_bg = 0;
         actr__sched_join(rt);
@@ -186,7 +188,7 @@ int actr_run(actr_t *rt)
     int rc = start(rt);
     if (rc != 0)
         return rc;
-    io_main(rt);
+    (void)io_main(rt);
     return 0;
 }
 
@@ -202,9 +204,9 @@ int actr_stop(actr_t *rt)
 
 static int on_worker_thread(actr_t *rt)
 {
-    uv_thread_t self = uv_thread_self();
+    pthread_t self = pthread_self();
     for (unsigned i = 0; rt->started && i < rt->nworkers; i++)
-        if (uv_thread_equal(&self, &rt->workers[i].thread))
+        if (pthread_equal(self, rt->workers[i].thread))
             return 1;
     return 0;
 }
@@ -222,7 +224,7 @@ int actr_wait(actr_t *rt)
         pthread_cond_wait(&rt->done_cv, &rt->done_mu);
     pthread_mutex_unlock(&rt->done_mu);
     if (rt->io_bg) {
-        uv_thread_join(&rt->io_thread);
+        pthread_join(rt->io_thread, NULL);
         rt->io_bg = 0;
     }
     return 0;

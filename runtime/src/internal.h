@@ -132,13 +132,15 @@ struct actr_ctx {
 struct actr__worker {
     actr_t *rt;
     unsigned index;
-    uv_thread_t thread;
+    pthread_t thread;
     actr__deque_t dq;
     pthread_cond_t cv; /* parks on rt->park_mu */
     int parked;        /* under rt->park_mu */
     int wake;          /* under rt->park_mu */
     uint32_t rng;
     uint64_t activations;
+    _Atomic uint64_t act_pub;  /* activations, published for thieves (relaxed) */
+    uint64_t *seen;            /* per victim: act_pub when we last saw it with one item */
     _Atomic uint64_t handled_total; /* published copy of handled */
     uint64_t handled;
     struct actr_ctx ctx;
@@ -192,8 +194,8 @@ struct actr {
     /* lifecycle */
     uv_loop_t loop;
     uv_async_t async; /* wakes the I/O thread: stop, timers, all actors gone */
-    uv_thread_t io_thread;
-    int started;      /* actr_start/actr_run was called */
+    pthread_t io_thread;
+    _Atomic int started; /* actr_start/actr_run claimed the runtime */
     int io_bg;        /* the I/O loop runs on io_thread */
     _Atomic int stopping;
     _Atomic int stop_swept;

@@ -44,7 +44,8 @@ int actr__sched_init(actr_t *rt)
         w->rt = rt;
         w->index = i;
         w->rng = 0x9e3779b9u * (i + 1);
-        if (actr__dq_init(&w->dq, 256) != 0)
+        w->seen = calloc(rt->nworkers, sizeof(*w->seen));
+        if (w->seen == NULL || actr__dq_init(&w->dq, 256) != 0)
             return ACTR_ENOMEM;
         pthread_cond_init(&w->cv, NULL);
         w->ctx.rt = rt;
@@ -61,6 +62,7 @@ void actr__sched_free(actr_t *rt)
             actr__worker_t *w = &rt->workers[i];
             actr__msgcache_flush(&w->ctx.cache);
             actr__dq_free(&w->dq);
+            free(w->seen);
             pthread_cond_destroy(&w->cv);
         }
         free(rt->workers);
@@ -154,9 +156,24 @@ static actr__actor_t *steal(actr__worker_t *w)
     w->rng = w->rng * 1103515245u + 12345u;
     unsigned start = (w->rng >> 16) % n;
     for (unsigned i = 0; i < n; i++) {
-        actr__worker_t *v = &rt->workers[(start + i) % n];
+        unsigned vi = (start + i) % n;
+        actr__worker_t *v = &rt->workers[vi];
         if (v == w)
             continue;
+        int64_t size = actr__dq_size(&v->dq);
+        if (size <= 0)
+            continue;
+        if (size == 1) {
+            /* A lone runnable actor is left to its worker, which runs it next
+             * with its data hot (a ping-pong or a ring stays on one core);
+             * it is taken only if that worker has not moved on since we last
+             * looked, i.e. it is busy in a long handler. */
+            uint64_t act = atomic_load_explicit(&v->act_pub, memory_order_relaxed);
+            if (act != w->seen[vi]) {
+                w->seen[vi] = act;
+                continue;
+            }
+        }
         actr__actor_t *a = actr__dq_steal(&v->dq);
         if (a != NULL) {
             atomic_fetch_add_explicit(&rt->steals, 1, memory_order_relaxed);
@@ -238,7 +255,7 @@ static actr__actor_t *next_actor(actr__worker_t *w)
     }
 }
 
-static void worker_main(void *arg)
+static void *worker_main(void *arg)
 {
     actr__worker_t *w = arg;
     actr_t *rt = w->rt;
@@ -254,16 +271,18 @@ static void worker_main(void *arg)
         }
         actr__run_actor(&w->ctx, a);
         w->activations++;
+        atomic_store_explicit(&w->act_pub, w->activations, memory_order_relaxed);
         if ((w->activations & 63) == 0)
             atomic_store_explicit(&w->handled_total, w->handled, memory_order_relaxed);
     }
     atomic_store_explicit(&w->handled_total, w->handled, memory_order_relaxed);
+    return NULL;
 }
 
 int actr__sched_start(actr_t *rt)
 {
     for (unsigned i = 0; i < rt->nworkers; i++) {
-        int rc = uv_thread_create(&rt->workers[i].thread, worker_main, &rt->workers[i]);
+        int rc = -pthread_create(&rt->workers[i].thread, NULL, worker_main, &rt->workers[i]);
         if (rc != 0) {
             /* stop the ones already running */
             atomic_store_explicit(&rt->workers_exit, 1, memory_order_release);
@@ -272,7 +291,7 @@ int actr__sched_start(actr_t *rt)
                 pthread_cond_signal(&rt->workers[j].cv);
             pthread_mutex_unlock(&rt->park_mu);
             for (unsigned j = 0; j < i; j++)
-                uv_thread_join(&rt->workers[j].thread);
+                pthread_join(rt->workers[j].thread, NULL);
             return rc;
         }
     }
@@ -287,5 +306,5 @@ void actr__sched_join(actr_t *rt)
         pthread_cond_signal(&rt->workers[i].cv);
     pthread_mutex_unlock(&rt->park_mu);
     for (unsigned i = 0; i < rt->nworkers; i++)
-        uv_thread_join(&rt->workers[i].thread);
+        pthread_join(rt->workers[i].thread, NULL);
 }

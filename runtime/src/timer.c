@@ -44,7 +44,9 @@ int actr__timers_init(actr_t *rt)
     return rc;
 }
 
-static int push_cmd(actr_t *rt, actr__timer_t *c, size_t *n_out)
+/* Queue a command; *armed_out gets the deadline the I/O thread sleeps towards,
+ * read under the same mutex under which the I/O thread publishes it. */
+static int push_cmd(actr_t *rt, actr__timer_t *c, size_t *n_out, uint64_t *armed_out)
 {
     actr__timers_t *t = &rt->timers;
     pthread_mutex_lock(&t->mu);
@@ -60,6 +62,7 @@ static int push_cmd(actr_t *rt, actr__timer_t *c, size_t *n_out)
     }
     t->cmds[t->ncmds++] = c;
     *n_out = t->ncmds;
+    *armed_out = atomic_load_explicit(&t->armed_due, memory_order_relaxed);
     pthread_mutex_unlock(&t->mu);
     return 0;
 }
@@ -82,15 +85,15 @@ int actr__timer_add(actr_t *rt, actr_ref_t to, uint64_t id, uint32_t delay_ms, u
     tm->req = (uint8_t)(req_timeout != 0);
     tm->to = to;
     tm->tmpl = tmpl;
+    uint64_t due = tm->due; /* tm belongs to the I/O thread once queued */
     size_t n;
-    if (push_cmd(rt, tm, &n) != 0) {
+    uint64_t armed;
+    if (push_cmd(rt, tm, &n, &armed) != 0) {
         actr__msg_unref(NULL, tmpl);
         free(tm);
         return ACTR_ENOMEM;
     }
-    /* relaxed: a stale view only causes an extra or a later (but bounded) wake */
-    if (tm->due < atomic_load_explicit(&rt->timers.armed_due, memory_order_relaxed) ||
-        n >= WAKE_BATCH)
+    if (due < armed || n >= WAKE_BATCH)
         actr__notify_io(rt);
     return 0;
 }
@@ -105,7 +108,8 @@ void actr__timer_cancel_id(actr_t *rt, uint64_t id)
     c->id = id;
     c->cancel = 1;
     size_t n;
-    if (push_cmd(rt, c, &n) != 0) {
+    uint64_t armed;
+    if (push_cmd(rt, c, &n, &armed) != 0) {
         free(c);
         return;
     }
@@ -223,6 +227,7 @@ void actr__timers_process(actr_t *rt)
     actr__timers_t *t = &rt->timers;
     if (atomic_load_explicit(&rt->io_closed, memory_order_acquire))
         return;
+again:
     /* 1. apply queued commands */
     pthread_mutex_lock(&t->mu);
     actr__timer_t **cmds = t->cmds;
@@ -261,15 +266,20 @@ void actr__timers_process(actr_t *rt)
             timer_free(tm);
         }
     }
-    /* 3. sleep towards the next deadline */
-    if (t->nheap > 0) {
-        uint64_t due = t->heap[0]->due;
-        atomic_store_explicit(&t->armed_due, due, memory_order_relaxed);
-        uv_timer_start(&t->uvt, on_uv_timer, due > now ? due - now : 0, 0);
-    } else {
-        atomic_store_explicit(&t->armed_due, UINT64_MAX, memory_order_relaxed);
-        uv_timer_stop(&t->uvt);
+    /* 3. publish the next deadline, unless commands arrived meanwhile: an
+     * adder compares against this value under the mutex, so none is missed */
+    uint64_t due = t->nheap > 0 ? t->heap[0]->due : UINT64_MAX;
+    pthread_mutex_lock(&t->mu);
+    if (t->ncmds > 0) {
+        pthread_mutex_unlock(&t->mu);
+        goto again;
     }
+    atomic_store_explicit(&t->armed_due, due, memory_order_relaxed);
+    pthread_mutex_unlock(&t->mu);
+    if (due != UINT64_MAX)
+        uv_timer_start(&t->uvt, on_uv_timer, due > now ? due - now : 0, 0);
+    else
+        uv_timer_stop(&t->uvt);
 }
 
 static void drop_all(actr__timers_t *t)

@@ -11,7 +11,7 @@
  * (ACTR_EMAILBOX on the 11th message, nothing lost); keeping a message past its
  * handler with actr_msg_ref; actr_exit; a handler or init returning an error
  * (the actor dies with the code's name as its reason); actr_self and
- * actr_is_alive.
+ * actr_is_alive; actr_actor_kill overtaking queued messages.
  *
  * The test thread talks to the actors through a client context and waits for
  * messages with deadlines; "nothing else arrives" is always checked against a

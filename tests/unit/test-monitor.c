@@ -881,8 +881,37 @@ TEST_IMPL(monitor, kill_propagates_through_links)
     actr_ref_t a = spawn_probe(), b = spawn_probe();
     uint64_t ma = monitor(a), mb = monitor(b);
     ASSERT_OK(probe_rc(a, M_LINK, b));
+    /* The kill may overtake a's link request still queued at b: b was alive
+     * when a linked, so a must learn "killed" (not "noproc") either way. */
     ASSERT_OK(actr_actor_kill(cl, b));
     expect_down(mb, b, "killed");
     expect_down(ma, a, "killed");
+
+    /* The same once b has surely taken the link in (a round trip after it). */
+    a = spawn_probe();
+    b = spawn_probe();
+    ma = monitor(a);
+    mb = monitor(b);
+    ASSERT_OK(probe_rc(a, M_LINK, b));
+    expect_alive(b);
+    ASSERT_OK(actr_actor_kill(cl, b));
+    expect_down(mb, b, "killed");
+    expect_down(ma, a, "killed");
+    teardown();
+}
+
+/* The monitor and the kill come from the same caller, in that order: the
+ * actor was alive when monitored, so its DOWN must carry "killed", even if
+ * the kill overtook the monitor request in its mailbox. */
+TEST_IMPL(monitor, monitor_then_kill_reports_killed)
+{
+    setup();
+    for (int i = 0; i < 200; i++) {
+        actr_ref_t a = spawn_probe();
+        expect_alive(a);
+        uint64_t id = monitor(a);
+        ASSERT_OK(actr_actor_kill(cl, a));
+        expect_down(id, a, ACTR_REASON_KILLED);
+    }
     teardown();
 }

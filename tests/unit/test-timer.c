@@ -136,7 +136,6 @@ static int tactor_init(actr_ctx_t *ctx, void *state, const void *args, size_t le
 
 static int tactor_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
 {
-    fprintf(stderr, "DBG tactor type %u\n", actr_msg_type(msg));
     tactor_t *t = state;
     uint32_t type = actr_msg_type(msg);
     if (type == T_ARM) {
@@ -198,7 +197,6 @@ static void expect_fwd_tick(int value)
     (void)from; /* checked once, in timer/message_has_no_sender */
     int v = -1;
     ASSERT_OK(actr_unpack(data, len, "[i]", &v));
-    fprintf(stderr, "DBG got %d want %d\n", v, value);
     ASSERT_EQ(v, value);
     actr_msg_free(m);
 }
