@@ -62,7 +62,17 @@ typedef struct child {
     unsigned char stop_wanted;    /* to be stopped by the supervisor */
     unsigned char stopping;       /* stop sent, waiting for its EXIT */
     unsigned char restart_wanted; /* to be (re)started once nothing is stopping */
+    uint64_t started_at;          /* actr_now_ms of the last start */
+    uint32_t backoff_ms;          /* delay before restarting a child that died young */
+    uint64_t not_before;          /* no restart before this time (ms) */
 } child_t;
+
+/* A child that dies within YOUNG_MS of its start is restarted after a delay
+ * that doubles each time (1 ms .. 1 s), so a crash loop cannot burn the
+ * restart intensity before the cause (e.g. a name still held by a dying
+ * predecessor) goes away; a child that lived longer restarts at once. */
+#define YOUNG_MS 50
+#define BACKOFF_MAX_MS 1000
 
 enum { PH_RUNNING = 0, PH_SHUTDOWN, PH_EXITED };
 
@@ -76,6 +86,7 @@ typedef struct sup {
     size_t nstamps, capstamps;
     int phase;
     int retry_queued;
+    uint32_t retry_ms; /* back-off before the next retry of a failed start */
     char reason[ACTR_REASON_MAX + 1]; /* exit reason once shutting down */
 } sup_t;
 
@@ -391,8 +402,10 @@ static int start_child(actr_ctx_t *ctx, child_t *c)
     o.link = 1;
     o.name = c->name;
     rc = actr_spawn(ctx, c->beh, c->args, c->args_len, &o, &ref);
-    if (rc == 0)
+    if (rc == 0) {
         c->ref = ref;
+        c->started_at = actr_now_ms(ctx);
+    }
     return rc;
 }
 
@@ -484,12 +497,32 @@ static void start_pending(actr_ctx_t *ctx, sup_t *s)
         child_t *c = &s->kids[i];
         if (!c->restart_wanted)
             continue;
-        c->restart_wanted = 0;
-        if (running(c))
+        if (running(c)) {
+            c->restart_wanted = 0;
             continue;
+        }
+        uint64_t now = actr_now_ms(ctx);
+        if (now < c->not_before) {
+            /* backing off: come back when it is due (later children wait, so
+             * that start order is kept) */
+            if (!s->retry_queued) {
+                rc = actr_msg_new(ctx, SUP_MSG_RETRY, NULL, 0, &m);
+                if (rc == 0)
+                    rc = actr_timer_send_after(ctx, actr_self(ctx),
+                                               (uint32_t)(c->not_before - now), m, NULL);
+                if (rc != 0) {
+                    begin_shutdown(ctx, s, ACTR_REASON_SHUTDOWN);
+                    return;
+                }
+                s->retry_queued = 1;
+            }
+            return;
+        }
+        c->restart_wanted = 0;
         rc = start_child(ctx, c);
         if (rc == 0) {
             c->restarts++;
+            s->retry_ms = 0;
             actr_log(ctx, ACTR_LOG_INFO, "supervisor: restarted child %s", c->id);
             continue;
         }
@@ -507,14 +540,14 @@ static void start_pending(actr_ctx_t *ctx, sup_t *s)
         }
         if (s->retry_queued)
             return;
+        /* Retry after a back-off (1, 2, 4 ... 1000 ms): a start usually fails
+         * because the previous incarnation, or a linked grandchild, still
+         * holds a registered name and is about to go; retrying at once would
+         * only burn the restart intensity. */
+        s->retry_ms = s->retry_ms ? (s->retry_ms >= 500 ? 1000 : s->retry_ms * 2) : 1;
         rc = actr_msg_new(ctx, SUP_MSG_RETRY, NULL, 0, &m);
         if (rc == 0)
-            rc = actr_send(ctx, actr_self(ctx), m);
-        if (rc != 0) { /* e.g. our own mailbox is full: come back a little later */
-            rc = actr_msg_new(ctx, SUP_MSG_RETRY, NULL, 0, &m);
-            if (rc == 0)
-                rc = actr_timer_send_after(ctx, actr_self(ctx), 100, m, NULL);
-        }
+            rc = actr_timer_send_after(ctx, actr_self(ctx), s->retry_ms, m, NULL);
         if (rc != 0) {
             actr_log(ctx, ACTR_LOG_ERROR, "supervisor: cannot schedule a retry: %s",
                      actr_strerror(rc));
@@ -626,6 +659,16 @@ static void handle_exit(actr_ctx_t *ctx, sup_t *s, const actr_msg_t *msg)
         return;
     }
     c->restart_wanted = 1;
+    uint64_t now = actr_now_ms(ctx);
+    if (now - c->started_at < YOUNG_MS) {
+        c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : 1;
+        if (c->backoff_ms > BACKOFF_MAX_MS)
+            c->backoff_ms = BACKOFF_MAX_MS;
+        c->not_before = now + c->backoff_ms;
+    } else {
+        c->backoff_ms = 0;
+        c->not_before = 0;
+    }
     if (s->strategy != ACTR_ONE_FOR_ONE) {
         first = s->strategy == ACTR_ONE_FOR_ALL ? 0 : (size_t)(c - s->kids) + 1;
         for (i = first; i < s->n; i++) {
@@ -785,4 +828,28 @@ int actr_supervisor_spawn(actr_ctx_t *ctx, const actr_sup_spec_t *spec,
     rc = actr_spawn(ctx, &sup_behavior, args.p, args.len, &o, out);
     free(args.p);
     return rc;
+}
+
+const actr_behavior_t *actr_supervisor_behavior(void) { return &sup_behavior; }
+
+int actr_supervisor_args(const actr_sup_spec_t *spec, void **args, size_t *args_len)
+{
+    mbuf_t b = {0};
+    int rc;
+
+    if (args == NULL || args_len == NULL)
+        return ACTR_EINVAL;
+    *args = NULL;
+    *args_len = 0;
+    if (spec == NULL)
+        return ACTR_EINVAL;
+    if ((rc = check_spec(spec)) != 0)
+        return rc;
+    if ((rc = pack_spec(spec, &b)) != 0) {
+        free(b.p);
+        return rc;
+    }
+    *args = b.p;
+    *args_len = b.len;
+    return 0;
 }

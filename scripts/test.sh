@@ -7,7 +7,7 @@
 # one failed; the script fails if any did. One summary line per stage, then a
 # total line "total: N passed, M failed".
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 
 ./scripts/setup.sh || { echo "test.sh: setup failed" >&2; exit 1; }
 

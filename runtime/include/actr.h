@@ -81,6 +81,10 @@ ACTR_EXTERN int actr_wait(actr_t *rt);
  *  contexts must be closed first. NULL is a no-op. Not from a handler. */
 ACTR_EXTERN void actr_close(actr_t *rt);
 
+/** Free memory the library returned to the caller (e.g. actr_supervisor_args).
+ *  NULL is a no-op. */
+ACTR_EXTERN void actr_free(void *p);
+
 /** This runtime's node id (the `node` of its refs). */
 ACTR_EXTERN uint64_t actr_node_id(const actr_t *rt);
 
@@ -99,7 +103,7 @@ typedef struct actr_stats {
 ACTR_EXTERN void actr_stats(actr_t *rt, actr_stats_t *out);
 
 /** Log a line through the runtime's sink at `level`, attributed to the calling
- *  actor (ctx may be NULL for the runtime). */
+ *  actor or client. A NULL ctx has no runtime to log to: the line is dropped. */
 ACTR_EXTERN void actr_log(actr_ctx_t *ctx, actr_log_level_t level, const char *fmt, ...)
     ACTR_PRINTF(3, 4);
 

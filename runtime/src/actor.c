@@ -20,6 +20,10 @@
 #include "internal.h"
 #include "pack.h"
 
+/* tags of ext->timers entries (see timer_new) */
+#define TM_INTERVAL 1u
+#define TM_SELF 2u
+
 /* ---- the slot table ------------------------------------------------------- */
 
 actr__actor_t *actr__slot(actr_t *rt, uint32_t slot)
@@ -53,6 +57,7 @@ static int chunk_ensure(actr_t *rt, uint32_t c)
                 atomic_init(&a->kill_gen, 0);
                 atomic_init(&a->kind, ACTR__KIND_ACTOR);
                 atomic_init(&a->handled, 0);
+                atomic_init(&a->waiters, NULL);
                 atomic_init(&a->next_free, 0);
                 a->slot = (c << ACTR__CHUNK_SHIFT) | i;
             }
@@ -140,6 +145,8 @@ int actr__lookup(actr_t *rt, actr_ref_t ref, actr__actor_t **out)
     return 0;
 }
 
+static void register_waiter(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t to, uint32_t lim);
+
 int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int counted)
 {
     actr__actor_t *a;
@@ -154,6 +161,9 @@ int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int
         if (atomic_fetch_add_explicit(&a->count, 1, memory_order_relaxed) >= lim) {
             atomic_fetch_sub_explicit(&a->count, 1, memory_order_relaxed);
             actr__msg_unref(ctx, m);
+            if (ctx != NULL && ctx->worker != NULL && ctx->in_handler && ctx->cur != NULL &&
+                ctx->cur != a)
+                register_waiter(ctx, a, to, lim);
             return ACTR_EMAILBOX;
         }
         m->flags |= ACTR__F_COUNTED;
@@ -302,10 +312,14 @@ struct cancel_ud {
     int only_marked;
 };
 
+/* only_marked 0: cancel all; 1: entries with a non-NULL value (requests with
+ * a timeout); TM_SELF: timers whose tag has TM_SELF */
 static void cancel_each(uint64_t id, void *val, void *ud)
 {
     struct cancel_ud *c = ud;
-    if (!c->only_marked || val != NULL)
+    uintptr_t v = (uintptr_t)val;
+    if (c->only_marked == 0 || (c->only_marked == 1 && v != 0) ||
+        (c->only_marked == TM_SELF && (v & TM_SELF)))
         actr__timer_cancel_id(c->rt, id);
 }
 
@@ -336,7 +350,7 @@ void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const ch
     }
     struct cancel_ud cu = {rt, 1};
     actr__idmap_each(&e->pending, cancel_each, &cu);
-    cu.only_marked = 0;
+    cu.only_marked = TM_SELF; /* timers to other actors outlive their creator */
     actr__idmap_each(&e->timers, cancel_each, &cu);
     actr_msg_t *d = e->deferred_head;
     while (d != NULL) {
@@ -350,8 +364,69 @@ void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const ch
     free(e->mons);
     free(e->links);
     free(e->topics);
+    free(e->blocked);
     free(e->name);
     free(e);
+}
+
+/* ---- backpressure: refused senders are told when there is room again ---------- *
+ * A refused actor sender is pushed on the receiver's waiter stack (once per
+ * episode: its own `blocked` list dedupes). The receiver's owner, whenever it
+ * drains to half its bound, takes the whole stack and sends each waiter one
+ * ACTR_MSG_UNBLOCKED. The two sides use seq_cst (push then read count; drain
+ * then read the stack) so that one of them always sees the other: no waiter is
+ * stranded by a receiver that drained just before it registered. */
+
+static int blocked_find(actr__ext_t *e, actr_ref_t who)
+{
+    for (uint32_t i = 0; e != NULL && i < e->nblocked; i++)
+        if (actr_ref_eq(e->blocked[i], who))
+            return (int)i;
+    return -1;
+}
+
+static void register_waiter(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t to, uint32_t lim)
+{
+    actr__ext_t *e = actr__ext(ctx->cur);
+    if (blocked_find(e, to) >= 0)
+        return; /* already waiting for this one */
+    actr__waiter_t *w = malloc(sizeof(*w));
+    if (w == NULL)
+        return; /* the sender can still retry on its own */
+    GROW(e->blocked, e->nblocked, e->capblocked);
+    e->blocked[e->nblocked++] = to;
+    w->who = ctx->self;
+    actr__waiter_t *head = atomic_load_explicit(&a->waiters, memory_order_relaxed);
+    do
+        w->next = head;
+    while (!atomic_compare_exchange_weak_explicit(&a->waiters, &head, w, memory_order_seq_cst,
+                                                  memory_order_relaxed));
+    if (atomic_load_explicit(&a->count, memory_order_seq_cst) <= lim / 2)
+        actr__wake_waiters(ctx, a, to.gen); /* it drained meanwhile */
+}
+
+void actr__wake_waiters(actr_ctx_t *ctx, actr__actor_t *a, uint32_t gen)
+{
+    actr__waiter_t *w = atomic_exchange_explicit(&a->waiters, NULL, memory_order_acq_rel);
+    actr_ref_t from = actr__ref_of(ctx->rt, a, gen);
+    while (w != NULL) {
+        actr__waiter_t *next = w->next;
+        actr_msg_t *m = actr__msg_make(ctx, ACTR_MSG_UNBLOCKED, 0);
+        if (m != NULL) {
+            m->from = from;
+            (void)actr__deliver(ctx->rt, ctx, w->who, m, 0);
+        }
+        free(w);
+        w = next;
+    }
+}
+
+void actr__drained(actr_ctx_t *ctx, actr__actor_t *a, uint32_t n)
+{
+    uint32_t left = atomic_fetch_sub_explicit(&a->count, n, memory_order_seq_cst) - n;
+    if (atomic_load_explicit(&a->waiters, memory_order_seq_cst) != NULL &&
+        left <= atomic_load_explicit(&a->limit, memory_order_relaxed) / 2)
+        actr__wake_waiters(ctx, a, atomic_load_explicit(&a->gen, memory_order_relaxed));
 }
 
 /* ---- stale messages and death ------------------------------------------------ */
@@ -415,6 +490,7 @@ static void die(actr_ctx_t *ctx, actr__actor_t *a, const char *why)
     ctx->exit_reason[0] = '\0';
     if (counted)
         atomic_fetch_sub_explicit(&a->count, counted, memory_order_relaxed);
+    actr__wake_waiters(ctx, a, gen); /* they retry and learn it is gone */
     actr__release_slot(rt, a);
     actr__actor_gone(rt);
 }
@@ -527,6 +603,13 @@ int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason,
     default:
         return 0;
     }
+    if (m->type == ACTR_MSG_UNBLOCKED) {
+        int i = blocked_find(e, m->from);
+        if (i < 0)
+            return 0;
+        e->blocked[i] = e->blocked[--e->nblocked];
+        return 1;
+    }
     if (m->type == ACTR_MSG_DOWN) {
         return e != NULL && watch_del(e->mons, &e->nmons, m->corr, NULL);
     }
@@ -545,10 +628,11 @@ int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason,
         return 1;
     }
     if (m->flags & ACTR__F_TIMER) {
-        if (e == NULL || !actr__idmap_get(&e->timers, m->corr, NULL))
+        if (e == NULL || !actr__idmap_get(&e->timers, m->corr, &val) ||
+            !((uintptr_t)val & TM_SELF))
             return 0; /* cancelled */
-        if (!(m->flags & ACTR__F_INTERVAL))
-            actr__idmap_del(&e->timers, m->corr, NULL);
+        if (!(m->flags & ACTR__F_INTERVAL)) /* fired: known until purged, no longer live */
+            (void)actr__idmap_put(&e->timers, m->corr, (void *)((uintptr_t)val & ~(uintptr_t)TM_SELF));
         return 1;
     }
     return 1;
@@ -610,14 +694,14 @@ void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a)
         n++;
     }
     if (counted)
-        atomic_fetch_sub_explicit(&a->count, counted, memory_order_relaxed);
+        actr__drained(ctx, a, counted);
     ctx->cur = NULL;
     ctx->self = ACTR_REF_NONE;
     if (ctx->worker != NULL)
         ctx->worker->handled += n;
     if (node == NULL && actr__mb_markempty(&a->mb))
         return;
-    actr__sched_ready(rt, ctx, a); /* more to do: back on the run queue */
+    actr__sched_requeue(rt, ctx, a); /* more to do: behind the others */
 }
 
 /* ---- public: spawning and stopping -------------------------------------------- */
@@ -927,12 +1011,33 @@ int actr_trap_exit(actr_ctx_t *ctx, int on)
 
 /* ---- public: timers owned by an actor ------------------------------------------ */
 
+/* Every timer a context creates is recorded in its ext->timers: id -> tag,
+ * where tag = (due_ms << 2) | TM_SELF | TM_INTERVAL. Self-targeted entries
+ * also filter delivery (a cancelled timer's message in flight is dropped);
+ * the others only let actr_timer_cancel tell "mine" from "not mine", and
+ * one-shot ones are purged lazily once they are well past due. */
+
+static void purge_fired(actr__idmap_t *m)
+{
+    uint64_t now = actr__now_ms();
+    for (size_t i = 0; i < m->cap; i++) {
+        uint64_t k = m->keys[i];
+        if (k == 0 || k == UINT64_MAX)
+            continue;
+        uintptr_t tag = (uintptr_t)m->vals[i];
+        if (!(tag & (TM_SELF | TM_INTERVAL)) && (uint64_t)(tag >> 2) + 1000 < now)
+            actr__idmap_del(m, k, NULL);
+    }
+}
+
 static int timer_new(actr_ctx_t *ctx, actr_ref_t to, uint32_t delay, uint32_t period,
                      actr_msg_t *msg, uint64_t *id_out)
 {
     if (msg == NULL)
         return ACTR_EINVAL;
     int rc = check_ctx(ctx);
+    if (rc == 0 && ctx->cur == NULL)
+        rc = ACTR_ECONTEXT;
     if (rc == 0 && to.node != ctx->rt->node_id)
         rc = to.node == 0 ? ACTR_EINVAL : ACTR_ENONODE;
     if (rc != 0) {
@@ -941,20 +1046,24 @@ static int timer_new(actr_ctx_t *ctx, actr_ref_t to, uint32_t delay, uint32_t pe
     }
     actr_t *rt = ctx->rt;
     uint64_t id = actr__new_id(rt);
-    int self = ctx->cur != NULL && actr_ref_eq(to, ctx->self);
+    int self = actr_ref_eq(to, ctx->self);
+    actr__idmap_t *tm = &actr__ext(ctx->cur)->timers;
+    if (tm->len >= 64 && (tm->len & (tm->len - 1)) == 0)
+        purge_fired(tm);
+    uintptr_t tag = (uintptr_t)((actr__now_ms() + delay) << 2) | (self ? TM_SELF : 0) |
+                    (period ? TM_INTERVAL : 0);
+    if (actr__idmap_put(tm, id, (void *)tag) != 0) {
+        actr__msg_unref(ctx, msg);
+        return ACTR_ENOMEM;
+    }
     if (self) {
         msg->flags |= ACTR__F_TIMER | (period ? ACTR__F_INTERVAL : 0);
         msg->corr = id;
-        if (actr__idmap_put(&actr__ext(ctx->cur)->timers, id, NULL) != 0) {
-            actr__msg_unref(ctx, msg);
-            return ACTR_ENOMEM;
-        }
     }
     msg->from = ACTR_REF_NONE; /* timer messages come from the runtime */
     rc = actr__timer_add(rt, to, id, delay, period, msg, 0);
     if (rc != 0) {
-        if (self)
-            actr__idmap_del(&ctx->cur->ext->timers, id, NULL);
+        actr__idmap_del(tm, id, NULL);
         return rc;
     }
     if (id_out != NULL)
@@ -982,11 +1091,9 @@ int actr_timer_cancel(actr_ctx_t *ctx, uint64_t id)
 {
     if (ctx == NULL)
         return ACTR_EINVAL;
-    actr_t *rt = ctx->rt;
-    if (id < 2 || id >= atomic_load_explicit(&rt->next_id, memory_order_relaxed))
+    if (ctx->cur == NULL || ctx->cur->ext == NULL ||
+        !actr__idmap_del(&ctx->cur->ext->timers, id, NULL))
         return ACTR_ENOENT;
-    if (ctx->cur != NULL && ctx->cur->ext != NULL)
-        actr__idmap_del(&ctx->cur->ext->timers, id, NULL);
-    actr__timer_cancel_id(rt, id);
+    actr__timer_cancel_id(ctx->rt, id);
     return 0;
 }

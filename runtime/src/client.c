@@ -78,6 +78,7 @@ void actr_client_close(actr_ctx_t *c)
     }
     if (counted)
         atomic_fetch_sub_explicit(&a->count, counted, memory_order_relaxed);
+    actr__wake_waiters(c, a, gen);
     a->status = ACTR__ST_FREE;
     pthread_mutex_lock(&rt->client_mu);
     a->cl_wake = 0;
@@ -120,7 +121,7 @@ static int recv_raw(actr_ctx_t *c, int timeout_ms, actr_msg_t **out)
         if (n != NULL) {
             actr_msg_t *m = (actr_msg_t *)n;
             if (m->flags & ACTR__F_COUNTED)
-                atomic_fetch_sub_explicit(&a->count, 1, memory_order_relaxed);
+                actr__drained(c, a, 1);
             if (m->sys == ACTR__SYS_INIT || m->to_gen != c->self.gen) {
                 actr__drop_stale(c, a, m, NULL);
                 continue;

@@ -241,6 +241,12 @@ static void free_slots(actr_t *rt)
         actr__node_t *node;
         while ((node = actr__mb_pop(&a->mb)) != NULL)
             actr__msg_unref(NULL, (actr_msg_t *)node);
+        actr__waiter_t *w = atomic_exchange_explicit(&a->waiters, NULL, memory_order_relaxed);
+        while (w != NULL) {
+            actr__waiter_t *nx = w->next;
+            free(w);
+            w = nx;
+        }
         if (a->ext != NULL) {
             actr__ext_t *e = a->ext;
             actr__idmap_free(&e->pending);
@@ -258,6 +264,7 @@ static void free_slots(actr_t *rt)
             free(e->watchers);
             free(e->mons);
             free(e->links);
+            free(e->blocked);
             free(e->name);
             free(e);
             a->ext = NULL;

@@ -80,6 +80,7 @@ typedef struct actr__actor {
     _Atomic uint32_t gen;      /* current generation; bumped at death */
     _Atomic uint32_t limit;    /* mailbox bound for counted messages */
     _Atomic uint8_t kind;      /* ACTR__KIND_*, fixed for the slot's lifetime */
+    _Atomic(struct actr__waiter *) waiters; /* senders refused for a full mailbox */
     /* line 2: owner only (the thread that holds the actor's schedule token),
      * except kill_gen, written rarely by a killer and read at every boundary */
     alignas(ACTR__CACHELINE) _Atomic uint32_t kill_gen; /* gen to kill; 0 = none */
@@ -94,6 +95,12 @@ typedef struct actr__actor {
     uint8_t inited;
     uint8_t cl_wake; /* clients: a wake-up is pending (under rt->client_mu) */
 } actr__actor_t;
+
+/* A sender refused with ACTR_EMAILBOX, to be told ACTR_MSG_UNBLOCKED. */
+typedef struct actr__waiter {
+    struct actr__waiter *next;
+    actr_ref_t who;
+} actr__waiter_t;
 
 typedef struct actr__watch {
     uint64_t id;
@@ -113,6 +120,8 @@ struct actr__ext {
     char **topics;
     uint32_t ntopics, captopics;
     actr_msg_t *deferred_head, *deferred_tail; /* clients: messages set aside by call */
+    actr_ref_t *blocked; /* receivers that refused me and will send UNBLOCKED */
+    uint32_t nblocked, capblocked;
 };
 
 /* ---- contexts ---------------------------------------------------------------- */
@@ -139,6 +148,8 @@ struct actr__worker {
     int wake;          /* under rt->park_mu */
     uint32_t rng;
     uint64_t activations;
+    actr__actor_t *next;       /* runs right after the current activation (owner only) */
+    unsigned next_streak;      /* consecutive activations taken from `next` */
     _Atomic uint64_t act_pub;  /* activations, published for thieves (relaxed) */
     uint64_t *seen;            /* per victim: act_pub when we last saw it with one item */
     _Atomic uint64_t handled_total; /* published copy of handled */
@@ -239,6 +250,8 @@ int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int
 void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a);
 int actr__alloc_slot(actr_t *rt, int kind, actr__actor_t **out);
 void actr__release_slot(actr_t *rt, actr__actor_t *a);
+void actr__wake_waiters(actr_ctx_t *ctx, actr__actor_t *a, uint32_t gen);
+void actr__drained(actr_ctx_t *ctx, actr__actor_t *a, uint32_t n);
 void actr__drop_stale(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, const char *reason);
 int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason, size_t cap);
 actr__ext_t *actr__ext(actr__actor_t *a);
@@ -257,6 +270,7 @@ int actr__sched_start(actr_t *rt);
 void actr__sched_join(actr_t *rt);
 void actr__sched_free(actr_t *rt);
 void actr__sched_ready(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a);
+void actr__sched_requeue(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a);
 
 /* client.c */
 void actr__client_wake(actr_t *rt, actr__actor_t *a);

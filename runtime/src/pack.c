@@ -378,6 +378,143 @@ static int pack_fmt(builder_t *b, const char *fmt, va_list *ap)
     }
 }
 
+/* The shortest msgpack encoding of an integer; returns its length (<= 9). */
+static size_t enc_int(uint8_t *p, int64_t v)
+{
+    if (v >= 0) {
+        uint64_t u = (uint64_t)v;
+        if (u < 128) {
+            p[0] = (uint8_t)u;
+            return 1;
+        }
+        unsigned n = u <= 0xff ? 1 : u <= 0xffff ? 2 : u <= 0xffffffffu ? 4 : 8;
+        p[0] = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
+        for (unsigned i = 0; i < n; i++)
+            p[1 + i] = (uint8_t)(u >> (8 * (n - 1 - i)));
+        return 1 + n;
+    }
+    if (v >= -32) {
+        p[0] = (uint8_t)(int8_t)v;
+        return 1;
+    }
+    unsigned n = v >= INT8_MIN ? 1 : v >= INT16_MIN ? 2 : v >= INT32_MIN ? 4 : 8;
+    p[0] = n == 1 ? 0xd0 : n == 2 ? 0xd1 : n == 4 ? 0xd2 : 0xd3;
+    uint64_t u = (uint64_t)v;
+    for (unsigned i = 0; i < n; i++)
+        p[1 + i] = (uint8_t)(u >> (8 * (n - 1 - i)));
+    return 1 + n;
+}
+
+/* Flat integer formats ("i", "I", "U", or "[" up to 15 of them "]") are the
+ * commonest small payloads; they get a direct encoder and decoder. Writes the
+ * letters to `letters` and returns their count, or 0 if fmt is not flat. */
+#define FLAT_MAX 15
+static unsigned flat_fmt(const char *fmt, char *letters, int *array)
+{
+    unsigned n = 0;
+    *array = fmt[0] == '[';
+    const char *f = fmt + *array;
+    for (; *f == 'i' || *f == 'I' || *f == 'U'; f++) {
+        if (n == FLAT_MAX)
+            return 0;
+        letters[n++] = *f;
+    }
+    if (*array ? (f[0] != ']' || f[1] != '\0') : (f[0] != '\0' || n != 1))
+        return 0;
+    return n;
+}
+
+static size_t enc_uint(uint8_t *p, uint64_t u)
+{
+    if (u < 128) {
+        p[0] = (uint8_t)u;
+        return 1;
+    }
+    unsigned n = u <= 0xff ? 1 : u <= 0xffff ? 2 : u <= 0xffffffffu ? 4 : 8;
+    p[0] = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
+    for (unsigned i = 0; i < n; i++)
+        p[1 + i] = (uint8_t)(u >> (8 * (n - 1 - i)));
+    return 1 + n;
+}
+
+/* Decode one msgpack integer at p (< end). Returns the bytes used, or 0 if it
+ * is not an integer or is truncated. *neg says whether *v is a signed value. */
+static size_t dec_int(const uint8_t *p, const uint8_t *end, uint64_t *v, int *neg)
+{
+    uint8_t b = p[0];
+    *neg = 0;
+    if (b < 0x80) {
+        *v = b;
+        return 1;
+    }
+    if (b >= 0xe0) {
+        *v = (uint64_t)(int64_t)(int8_t)b;
+        *neg = 1;
+        return 1;
+    }
+    unsigned n;
+    switch (b) {
+    case 0xcc: case 0xd0: n = 1; break;
+    case 0xcd: case 0xd1: n = 2; break;
+    case 0xce: case 0xd2: n = 4; break;
+    case 0xcf: case 0xd3: n = 8; break;
+    default: return 0;
+    }
+    if ((size_t)(end - p) < 1 + n)
+        return 0;
+    uint64_t u = 0;
+    for (unsigned i = 0; i < n; i++)
+        u = (u << 8) | p[1 + i];
+    if (b >= 0xd0) { /* signed: sign-extend */
+        unsigned sh = 64 - 8 * n;
+        u = sh ? (uint64_t)(((int64_t)(u << sh)) >> sh) : u;
+        *neg = (int64_t)u < 0;
+    }
+    *v = u;
+    return 1 + n;
+}
+
+/* Returns 1 and sets *rc when the fast path handled the unpack, 0 to fall back
+ * to the general reader (which also produces the precise error). */
+static int unpack_flat(const uint8_t *p, size_t len, const char *fmt, va_list *ap, int *rc)
+{
+    char letters[FLAT_MAX];
+    int array;
+    unsigned n = flat_fmt(fmt, letters, &array);
+    if (n == 0 || len == 0)
+        return 0;
+    const uint8_t *end = p + len;
+    if (array && *p++ != (uint8_t)(0x90 | n))
+        return 0;
+    uint64_t v[FLAT_MAX];
+    for (unsigned i = 0; i < n; i++) {
+        int neg;
+        size_t used = p < end ? dec_int(p, end, &v[i], &neg) : 0;
+        if (used == 0)
+            return 0;
+        p += used;
+        int64_t sv = (int64_t)v[i];
+        if (letters[i] == 'i' ? (neg ? sv < INT32_MIN : v[i] > INT32_MAX)
+                              : letters[i] == 'I' ? (!neg && v[i] > INT64_MAX) : neg)
+            return 0;
+    }
+    if (p != end)
+        return 0;
+    for (unsigned i = 0; i < n; i++) {
+        void *dst = va_arg(*ap, void *);
+        if (dst == NULL)
+            return 0;
+        if (letters[i] == 'i')
+            *(int *)dst = (int)(int64_t)v[i];
+        else if (letters[i] == 'I')
+            *(int64_t *)dst = (int64_t)v[i];
+        else
+            *(uint64_t *)dst = v[i];
+    }
+    *rc = 0;
+    return 1;
+}
+
 static int msg_pack_ap(actr_ctx_t *ctx, uint32_t type, actr_msg_t **out, const char *fmt,
                        va_list *ap)
 {
@@ -389,6 +526,27 @@ static int msg_pack_ap(actr_ctx_t *ctx, uint32_t type, actr_msg_t **out, const c
     *out = NULL;
     if (fmt == NULL)
         return ACTR_EINVAL;
+    char letters[FLAT_MAX];
+    int array;
+    unsigned nl = flat_fmt(fmt, letters, &array);
+    if (nl > 0) {
+        /* fast path: integers, alone or in a flat array */
+        uint8_t tmp[1 + FLAT_MAX * 9];
+        size_t n = 0;
+        if (array)
+            tmp[n++] = (uint8_t)(0x90 | nl);
+        for (unsigned i = 0; i < nl; i++) {
+            if (letters[i] == 'i')
+                n += enc_int(tmp + n, va_arg(*ap, int));
+            else if (letters[i] == 'I')
+                n += enc_int(tmp + n, va_arg(*ap, int64_t));
+            else
+                n += enc_uint(tmp + n, va_arg(*ap, uint64_t));
+        }
+        if ((rc = actr_msg_alloc(ctx, type, n, out)) == 0)
+            memcpy(actr_msg_buffer(*out), tmp, n);
+        return rc;
+    }
     b_init_grow(&b);
     rc = pack_fmt(&b, fmt, ap);
     if (rc == 0)
@@ -1186,6 +1344,12 @@ static int unpack_ap(const void *data, size_t len, const char *fmt, va_list *ap)
 
     if (fmt == NULL || (data == NULL && len > 0))
         return ACTR_EINVAL;
+    va_list fast;
+    va_copy(fast, *ap);
+    int handled = unpack_flat(data, len, fmt, &fast, &rc);
+    va_end(fast);
+    if (handled)
+        return rc;
     c.p = data != NULL ? data : empty;
     c.end = c.p + len;
     F.f = fmt;

@@ -141,6 +141,22 @@ void actr__sched_ready(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a)
         actr__client_wake(rt, a);
         return;
     }
+    if (ctx != NULL && ctx->worker != NULL && ctx->rt == rt) {
+        /* The actor made runnable last runs next on this worker, with no
+         * atomic operation (a request and its reply, a token in a ring); the
+         * one it displaces goes on the deque, where peers can steal it. */
+        actr__worker_t *w = ctx->worker;
+        actr__actor_t *prev = w->next;
+        w->next = a;
+        if (prev == NULL || actr__dq_push(&w->dq, prev) == 0)
+            return;
+        a = prev;
+    }
+    inject_push(rt, a);
+}
+
+void actr__sched_requeue(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a)
+{
     if (ctx != NULL && ctx->worker != NULL && ctx->rt == rt &&
         actr__dq_push(&ctx->worker->dq, a) == 0)
         return;
@@ -260,7 +276,23 @@ static void *worker_main(void *arg)
     actr__worker_t *w = arg;
     actr_t *rt = w->rt;
     actr__actor_t *a;
-    while ((a = next_actor(w)) != NULL) {
+    for (;;) {
+        /* the `next` slot first, but not forever: after a streak, let the
+         * deque and the injection queue have a turn (fairness) */
+        if (w->next != NULL && w->next_streak < 64) {
+            a = w->next;
+            w->next = NULL;
+            w->next_streak++;
+        } else {
+            if (w->next != NULL) {
+                if (actr__dq_push(&w->dq, w->next) != 0)
+                    inject_push(rt, w->next);
+                w->next = NULL;
+            }
+            w->next_streak = 0;
+            if ((a = next_actor(w)) == NULL)
+                break;
+        }
         /* this worker is about to be busy: if its deque still holds work and a
          * peer sleeps, wake one to steal it (once per activation, not per send) */
         if (atomic_load_explicit(&rt->nparked, memory_order_relaxed) > 0 &&

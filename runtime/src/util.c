@@ -42,6 +42,7 @@ const char *actr_err_name(int err)
 }
 
 unsigned actr_version(void) { return ACTR_VERSION_HEX; }
+void actr_free(void *p) { free(p); }
 const char *actr_version_string(void) { return ACTR_VERSION_STRING; }
 
 /* ---- clock ------------------------------------------------------------------- */

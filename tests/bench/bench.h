@@ -139,7 +139,8 @@ typedef struct bench_arg {
     uint64_t quick;   /* the value under --quick, unless given explicitly */
     uint64_t min, max;
     const char *help;
-    int given; /* set by the parser */
+    int given;     /* set by the parser: given on the command line */
+    uint64_t dflt; /* set by the parser: the default, for the usage text */
 } bench_arg_t;
 
 static inline void bench__usage(FILE *out, const char *prog, const bench_arg_t *args, size_t n)
@@ -156,12 +157,13 @@ static inline void bench__usage(FILE *out, const char *prog, const bench_arg_t *
         if (args[i].positional)
             fputc(']', out);
     fputc('\n', out);
-    fprintf(out, "  --quick   tiny sizes for a smoke test\n");
+    fprintf(out, "  %-22s tiny sizes for a smoke test\n", "--quick");
     for (i = 0; i < n; i++)
-        fprintf(out, "  %s%-*s %s (default %" PRIu64 ", --quick %" PRIu64 ", %" PRIu64
-                     "..%" PRIu64 ")\n",
+        fprintf(out,
+                "  %s%-*s %s (default %" PRIu64 ", --quick %" PRIu64 ", %" PRIu64 "..%" PRIu64
+                ")\n",
                 args[i].positional ? "" : "--", args[i].positional ? 22 : 20, args[i].name,
-                args[i].help, args[i].value, args[i].quick, args[i].min, args[i].max);
+                args[i].help, args[i].dflt, args[i].quick, args[i].min, args[i].max);
 }
 
 static inline int bench__parse_u64(const char *s, uint64_t *out)
@@ -195,6 +197,9 @@ static inline int bench_parse_args(int argc, char **argv, bench_arg_t *args, siz
     const char *prog = argc > 0 ? argv[0] : bench__name;
     size_t next_pos = 0, i;
     int quick = 0, a;
+
+    for (i = 0; i < n; i++)
+        args[i].dflt = args[i].value;
 
     for (a = 1; a < argc; a++) {
         const char *s = argv[a];
@@ -291,8 +296,7 @@ static inline actr_msg_t *bench_wait_result(bench_rt_t *b, int timeout_ms)
         bench_fail("no result within %d s (lost message?)", timeout_ms / 1000);
     bench_check(rc, "actr_client_recv");
     if (actr_msg_type(m) != BENCH_MSG_RESULT)
-        bench_fail("client got message type %" PRIu32 ", expected the result",
-                   actr_msg_type(m));
+        bench_fail("client got message type %" PRIu32 ", expected the result", actr_msg_type(m));
     return m;
 }
 
@@ -300,8 +304,7 @@ static inline actr_msg_t *bench_wait_result(bench_rt_t *b, int timeout_ms)
 
 /** Pack a message by format (actr_msg_pack) and send it; any error fails the
  *  bench. For sends that may legitimately be refused, call actr_send directly. */
-static inline void bench_sendf(actr_ctx_t *ctx, actr_ref_t to, uint32_t type, const char *fmt,
-                               ...)
+static inline void bench_sendf(actr_ctx_t *ctx, actr_ref_t to, uint32_t type, const char *fmt, ...)
 {
     actr_msg_t *m = NULL;
     va_list ap;
@@ -330,8 +333,8 @@ static inline void bench_send_empty(actr_ctx_t *ctx, actr_ref_t to, uint32_t typ
 static inline void bench_expect_type(const actr_msg_t *msg, uint32_t type, const char *who)
 {
     if (actr_msg_type(msg) != type)
-        bench_fail("%s got message type %" PRIu32 ", expected %" PRIu32, who,
-                   actr_msg_type(msg), type);
+        bench_fail("%s got message type %" PRIu32 ", expected %" PRIu32, who, actr_msg_type(msg),
+                   type);
 }
 
 /** Per-second rate, guarding a zero elapsed time. */

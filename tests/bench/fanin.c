@@ -34,23 +34,23 @@ enum { MSG_DATA = BENCH_MSG_FIRST_OWN, MSG_SINK_DONE, MSG_SENDER_DONE };
 
 typedef struct sink {
     actr_ref_t driver;
-    int n, per;       /* senders, messages per sender */
-    int *expect;      /* next seq expected from each sender */
+    int n, per;  /* senders, messages per sender */
+    int *expect; /* next seq expected from each sender */
     int64_t got, total;
 } sink_t;
 
 typedef struct sender {
     actr_ref_t sink, driver;
     int index, per, chunk;
-    int next;         /* the next seq to send (retried after ACTR_EMAILBOX) */
-    int streak;       /* activations in a row that ended in a refusal */
-    int64_t refused;  /* sends refused with ACTR_EMAILBOX */
+    int next;        /* the next seq to send (retried after ACTR_EMAILBOX) */
+    int streak;      /* activations in a row that ended in a refusal */
+    int64_t refused; /* sends refused with ACTR_EMAILBOX */
 } sender_t;
 
 typedef struct driver {
     actr_ref_t client, sink;
     int n, per, chunk;
-    int finished;     /* senders that reported their last send */
+    int finished; /* senders that reported their last send */
     int sink_done;
     int64_t refused;
     uint64_t t0;
@@ -127,8 +127,7 @@ static void sender_pump(actr_ctx_t *ctx, sender_t *st)
     for (i = 0; i < st->chunk && st->next < st->per; i++) {
         actr_msg_t *m = NULL;
         int rc;
-        bench_check(actr_msg_pack(ctx, MSG_DATA, &m, "[ii]", st->index, st->next),
-                    "sender: pack");
+        bench_check(actr_msg_pack(ctx, MSG_DATA, &m, "[ii]", st->index, st->next), "sender: pack");
         rc = actr_send(ctx, st->sink, m); /* consumes m on every path */
         if (rc == ACTR_EMAILBOX) {
             st->refused++; /* retry this same seq on the next activation */
@@ -136,23 +135,17 @@ static void sender_pump(actr_ctx_t *ctx, sender_t *st)
             break;
         }
         if (rc != 0)
-            bench_fail("sender %d: send seq %d: %s (%d)", st->index, st->next,
-                       actr_err_name(rc), rc);
+            bench_fail("sender %d: send seq %d: %s (%d)", st->index, st->next, actr_err_name(rc),
+                       rc);
         st->next++;
         st->streak = 0;
     }
     if (st->next < st->per) {
-        /* The first refusal in a row retries at once; a sink still full at
-         * the retry gets a millisecond to drain before the next one, rather
-         * than every sender spinning on it and taking the workers from it. */
-        if (refused && st->streak++ > 0) {
-            actr_msg_t *m = NULL;
-            bench_check(actr_msg_new(ctx, BENCH_MSG_CONT, NULL, 0, &m), "actr_msg_new");
-            bench_check(actr_timer_send_after(ctx, actr_self(ctx), SENDER_BACKOFF_MS, m, NULL),
-                        "actr_timer_send_after");
-        } else {
+        /* Refused: the sink tells us (ACTR_MSG_UNBLOCKED) when it has room
+         * again, so wait for that instead of polling. Otherwise yield after
+         * a chunk so other actors on this worker get their turn. */
+        if (!refused)
             bench_send_empty(ctx, actr_self(ctx), BENCH_MSG_CONT);
-        }
         return;
     }
     bench_sendf(ctx, st->driver, MSG_SENDER_DONE, "[iI]", st->index, st->refused);
@@ -170,6 +163,7 @@ static int sender_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
         sender_pump(ctx, st);
         return 0;
     case BENCH_MSG_CONT:
+    case ACTR_MSG_UNBLOCKED:
         sender_pump(ctx, st);
         return 0;
     default:
@@ -191,8 +185,8 @@ static void driver_maybe_finish(actr_ctx_t *ctx, driver_t *st)
 {
     if (!st->sink_done || st->finished < st->n)
         return;
-    bench_sendf(ctx, st->client, BENCH_MSG_RESULT, "[fIiI]", st->elapsed,
-                (int64_t)st->n * st->per, st->n, st->refused);
+    bench_sendf(ctx, st->client, BENCH_MSG_RESULT, "[fIiI]", st->elapsed, (int64_t)st->n * st->per,
+                st->n, st->refused);
     bench_check(actr_exit(ctx, ACTR_REASON_NORMAL), "actr_exit");
 }
 
@@ -220,11 +214,10 @@ static int driver_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
         if (senders == NULL)
             bench_fail("out of memory");
         for (i = 0; i < st->n; i++) {
-            bench_check(actr_pack(args, sizeof args, &len, "[riii]", st->sink, i, st->per,
-                                  st->chunk),
-                        "pack sender args");
-            bench_check(actr_spawn(ctx, &sender_beh, args, len, NULL, &senders[i]),
-                        "spawn sender");
+            bench_check(
+                actr_pack(args, sizeof args, &len, "[riii]", st->sink, i, st->per, st->chunk),
+                "pack sender args");
+            bench_check(actr_spawn(ctx, &sender_beh, args, len, NULL, &senders[i]), "spawn sender");
         }
         st->t0 = bench_now_ns();
         for (i = 0; i < st->n; i++)
@@ -262,13 +255,31 @@ static const actr_behavior_t driver_beh = {
 int main(int argc, char **argv)
 {
     bench_arg_t args[] = {
-        {.name = "messages", .positional = 1, .value = 10000000, .quick = 20000, .min = 1,
-         .max = INT64_MAX, .help = "messages in all (a multiple of senders)"},
-        {.name = "senders", .positional = 1, .value = 1000, .quick = 100, .min = 1,
-         .max = 100000, .help = "sender actors"},
-        {.name = "chunk", .value = 100, .quick = 100, .min = 1, .max = INT_MAX,
+        {.name = "messages",
+         .positional = 1,
+         .value = 10000000,
+         .quick = 20000,
+         .min = 1,
+         .max = INT64_MAX,
+         .help = "messages in all (a multiple of senders)"},
+        {.name = "senders",
+         .positional = 1,
+         .value = 1000,
+         .quick = 100,
+         .min = 1,
+         .max = 100000,
+         .help = "sender actors"},
+        {.name = "chunk",
+         .value = 100,
+         .quick = 100,
+         .min = 1,
+         .max = INT_MAX,
          .help = "sends per sender activation"},
-        {.name = "sink-limit", .value = 0, .quick = 64, .min = 0, .max = UINT32_MAX,
+        {.name = "sink-limit",
+         .value = 0,
+         .quick = 64,
+         .min = 0,
+         .max = UINT32_MAX,
          .help = "the sink's mailbox limit (0 = the runtime's default)"},
     };
     bench_rt_t b;
@@ -291,8 +302,7 @@ int main(int argc, char **argv)
 
     bench_rt_open(&b);
     bench_check(actr_spawn(b.client, &driver_beh, NULL, 0, NULL, &driver), "spawn driver");
-    bench_sendf(b.client, driver, BENCH_MSG_GO, "[iiiI]", n, per, chunk,
-                (int64_t)args[3].value);
+    bench_sendf(b.client, driver, BENCH_MSG_GO, "[iiiI]", n, per, chunk, (int64_t)args[3].value);
     res = bench_wait_result(&b, quick ? BENCH_QUICK_TIMEOUT_MS : BENCH_TIMEOUT_MS);
     bench_check(actr_msg_unpack(res, "[fIiI]", &elapsed, &got_total, &got_n, &refused),
                 "client: unpack result");

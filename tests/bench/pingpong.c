@@ -95,8 +95,13 @@ static const actr_behavior_t pinger_beh = {
 int main(int argc, char **argv)
 {
     bench_arg_t args[] = {
-        {.name = "round_trips", .positional = 1, .value = 1000000, .quick = 10000, .min = 1,
-         .max = INT_MAX, .help = "round trips (2 messages each)"},
+        {.name = "round_trips",
+         .positional = 1,
+         .value = 1000000,
+         .quick = 10000,
+         .min = 1,
+         .max = INT_MAX,
+         .help = "round trips (2 messages each)"},
     };
     bench_rt_t b;
     actr_ref_t pinger;

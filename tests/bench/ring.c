@@ -25,7 +25,7 @@ enum { MSG_SETUP = BENCH_MSG_FIRST_OWN, MSG_READY, MSG_TOKEN, MSG_DONE, MSG_REPO
 typedef struct member {
     actr_ref_t next, driver;
     int index, n, hops;
-    int set; /* SETUP seen */
+    int set;       /* SETUP seen */
     int64_t count; /* token receipts */
 } member_t;
 
@@ -59,8 +59,8 @@ static int member_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
         if (!st->set)
             bench_fail("ring member got the token before its setup");
         if (r < 0 || r > st->hops || (st->hops - r) % st->n != st->index)
-            bench_fail("token with %d hops left reached member %d (of %d, %d hops)", r,
-                       st->index, st->n, st->hops);
+            bench_fail("token with %d hops left reached member %d (of %d, %d hops)", r, st->index,
+                       st->n, st->hops);
         st->count++;
         if (r == 0)
             bench_sendf(ctx, st->driver, MSG_DONE, "i", st->index);
@@ -100,8 +100,8 @@ static int driver_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
             bench_check(actr_spawn(ctx, &member_beh, NULL, 0, NULL, &st->members[i]),
                         "spawn ring member");
         for (i = 0; i < st->n; i++)
-            bench_sendf(ctx, st->members[i], MSG_SETUP, "[riii]", st->members[(i + 1) % st->n],
-                        i, st->n, st->hops);
+            bench_sendf(ctx, st->members[i], MSG_SETUP, "[riii]", st->members[(i + 1) % st->n], i,
+                        st->n, st->hops);
         return 0;
     case MSG_READY:
         if (++st->ready < st->n)
@@ -154,10 +154,20 @@ static const actr_behavior_t driver_beh = {
 int main(int argc, char **argv)
 {
     bench_arg_t args[] = {
-        {.name = "hops", .positional = 1, .value = 10000000, .quick = 20000, .min = 1,
-         .max = INT_MAX - 1, .help = "token hops"},
-        {.name = "actors", .positional = 1, .value = 1000, .quick = 100, .min = 2,
-         .max = 100000, .help = "actors in the ring"},
+        {.name = "hops",
+         .positional = 1,
+         .value = 10000000,
+         .quick = 20000,
+         .min = 1,
+         .max = INT_MAX - 1,
+         .help = "token hops"},
+        {.name = "actors",
+         .positional = 1,
+         .value = 1000,
+         .quick = 100,
+         .min = 2,
+         .max = 100000,
+         .help = "actors in the ring"},
     };
     bench_rt_t b;
     actr_ref_t driver;

@@ -36,11 +36,11 @@ enum { MSG_PING = BENCH_MSG_FIRST_OWN, MSG_PONG, MSG_RETRY };
 
 typedef struct parent {
     actr_ref_t client;
-    actr_ref_t *refs;  /* every child's ref, in spawn order */
-    uint8_t *seen;     /* bitmap: child i has answered */
+    actr_ref_t *refs; /* every child's ref, in spawn order */
+    uint8_t *seen;    /* bitmap: child i has answered */
     int n, chunk;
     int spawned, sent, replies;
-    int hwm_reset;     /* 1 if VmHWM was reset before the first spawn */
+    int hwm_reset; /* 1 if VmHWM was reset before the first spawn */
     int64_t rss_before_kb, hwm_before_kb, rss_spawned_kb;
     uint64_t t0;
 } parent_t;
@@ -97,8 +97,7 @@ static void parent_step(actr_ctx_t *ctx, parent_t *st)
     if (st->spawned < st->n) {
         end = st->spawned + (st->n - st->spawned < st->chunk ? st->n - st->spawned : st->chunk);
         for (i = st->spawned; i < end; i++)
-            bench_check(actr_spawn(ctx, &child_beh, NULL, 0, NULL, &st->refs[i]),
-                        "spawn child");
+            bench_check(actr_spawn(ctx, &child_beh, NULL, 0, NULL, &st->refs[i]), "spawn child");
         st->spawned = end;
         if (st->spawned == st->n)
             st->rss_spawned_kb = bench_status_kb("VmRSS");
@@ -186,9 +185,18 @@ static const actr_behavior_t parent_beh = {
 int main(int argc, char **argv)
 {
     bench_arg_t args[] = {
-        {.name = "actors", .positional = 1, .value = 1000000, .quick = 10000, .min = 1,
-         .max = INT_MAX - 1, .help = "actors to spawn"},
-        {.name = "chunk", .value = 1000, .quick = 1000, .min = 1, .max = INT_MAX,
+        {.name = "actors",
+         .positional = 1,
+         .value = 1000000,
+         .quick = 10000,
+         .min = 1,
+         .max = INT_MAX - 1,
+         .help = "actors to spawn"},
+        {.name = "chunk",
+         .value = 1000,
+         .quick = 1000,
+         .min = 1,
+         .max = INT_MAX,
          .help = "spawns or sends per parent activation"},
     };
     bench_rt_t b;

@@ -42,6 +42,7 @@ static int guarded_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
     volatile unsigned x = 0;
     for (unsigned i = 0; i < 200; i++)
         x += i;
+    (void)x;
     atomic_fetch_sub(&g->running, 1);
     if (atomic_fetch_add(&g->handled, 1) + 1 == g->expect) {
         actr_msg_t *m;

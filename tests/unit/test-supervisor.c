@@ -1160,3 +1160,72 @@ TEST_IMPL(supervisor, never_runs)
     actr_close(rt);
     ASSERT_EQ(atomic_load(&g_started), 0);
 }
+
+/* ---- a supervisor as a child spec (actr_supervisor_behavior/_args) -------- */
+
+static int crashy_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+{
+    (void)ctx;
+    (void)state;
+    return actr_msg_type(msg) == T_CRASH ? CRASH_CODE : 0;
+}
+
+static const actr_behavior_t crashy_beh = {
+    .size = sizeof(actr_behavior_t), .name = "test.crashy", .receive = crashy_receive};
+
+static actr_ref_t whereis_now(actr_ctx_t *c, const char *name)
+{
+    actr_ref_t r = ACTR_REF_NONE;
+    ASSERT_EVENTUALLY(actr_whereis(c, name, &r) == 0, WAIT_MS);
+    return r;
+}
+
+static actr_ref_t whereis_changed(actr_ctx_t *c, const char *name, actr_ref_t old)
+{
+    actr_ref_t r = ACTR_REF_NONE;
+    ASSERT_EVENTUALLY(actr_whereis(c, name, &r) == 0 && !actr_ref_eq(r, old), WAIT_MS);
+    return r;
+}
+
+TEST_IMPL(supervisor, nested_child_spec)
+{
+    actr_ctx_t *c;
+    actr_t *rt = open_rt(&c);
+    actr_child_spec_t gkids[1] = {
+        {.id = "gc", .beh = &crashy_beh, .restart = ACTR_PERMANENT, .name = "nest.gc"}};
+    actr_sup_spec_t inner = {.strategy = ACTR_ONE_FOR_ONE, .intensity = 5, .period_ms = 60000,
+                             .children = gkids, .nchildren = 1};
+    void *iargs = NULL;
+    size_t ilen = 0;
+    ASSERT_ERR(actr_supervisor_args(NULL, &iargs, &ilen), ACTR_EINVAL);
+    ASSERT_OK(actr_supervisor_args(&inner, &iargs, &ilen));
+    actr_child_spec_t kids[2] = {
+        {.id = "inner", .beh = actr_supervisor_behavior(), .args = iargs, .args_len = ilen,
+         .restart = ACTR_PERMANENT, .name = "nest.inner"},
+        {.id = "sib", .beh = &crashy_beh, .restart = ACTR_PERMANENT, .name = "nest.sib"}};
+    actr_sup_spec_t outer = {.strategy = ACTR_ONE_FOR_ONE, .intensity = 5, .period_ms = 60000,
+                             .children = kids, .nchildren = 2};
+    actr_ref_t top;
+    ASSERT_OK(actr_supervisor_spawn(c, &outer, NULL, &top));
+    actr_free(iargs); /* the spec was copied */
+
+    actr_ref_t isup = whereis_now(c, "nest.inner");
+    actr_ref_t gc = whereis_now(c, "nest.gc");
+    actr_ref_t sib = whereis_now(c, "nest.sib");
+
+    /* a grandchild crash is handled by the inner supervisor */
+    actr_msg_t *m;
+    ASSERT_OK(actr_msg_new(c, T_CRASH, NULL, 0, &m));
+    ASSERT_OK(actr_send(c, gc, m));
+    gc = whereis_changed(c, "nest.gc", gc);
+    ASSERT(actr_is_alive(c, isup));
+
+    /* killing the inner supervisor: the outer one restarts it, and with it a
+     * fresh grandchild; the sibling is untouched */
+    ASSERT_OK(actr_actor_kill(c, isup));
+    actr_ref_t isup2 = whereis_changed(c, "nest.inner", isup);
+    ASSERT(!actr_ref_eq(isup2, isup));
+    (void)whereis_changed(c, "nest.gc", gc);
+    ASSERT(actr_ref_eq(whereis_now(c, "nest.sib"), sib));
+    close_rt(rt, c);
+}

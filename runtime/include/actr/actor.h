@@ -87,9 +87,12 @@ ACTR_EXTERN uint64_t actr_now_ms(actr_ctx_t *ctx);
 /* ---- messaging -------------------------------------------------------- */
 
 /** Send `msg` to `to`. Consumes msg on every path. FIFO per sender-receiver pair.
- *  Returns 0, ACTR_EINVAL (NULL msg), ACTR_ENOACTOR (stopped or never existed),
+ *  Returns 0, ACTR_EINVAL (NULL msg, or `to` is ACTR_REF_NONE), ACTR_ENOACTOR
+ *  (stopped or never existed), ACTR_ESTOPPED (a client of a stopping runtime),
  *  ACTR_ENONODE, ACTR_EMAILBOX (the target's mailbox is full: the message was
- *  not delivered, retry later), ACTR_E2BIG (payload over the runtime's limit). */
+ *  not delivered; an actor caller later receives one ACTR_MSG_UNBLOCKED from the
+ *  target when it has room, and should retry then), ACTR_E2BIG (payload over
+ *  the runtime's limit). */
 ACTR_EXTERN int actr_send(actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *msg);
 
 /** actr_send to the actor registered as `name`. ACTR_ENOACTOR if none. */
@@ -105,6 +108,9 @@ ACTR_EXTERN int actr_request(actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *msg,
                              uint32_t timeout_ms, uint64_t *req_id);
 
 /** Answer `request` (a borrowed message with actr_msg_is_request()) with `reply`.
+ *  A request the receiver never answers (it ignores it, or dies first) ends in
+ *  the requester's timeout; one still queued when the receiver dies is failed
+ *  at once with ACTR_MSG_REQFAIL (ACTR_ENOACTOR).
  *  The reply's type is kept. Consumes reply. Replies are never refused for a
  *  full mailbox. Returns 0, ACTR_ENOTREQ (not a request), ACTR_ENOACTOR (the
  *  requester is gone), ACTR_EINVAL. */
@@ -133,11 +139,12 @@ ACTR_EXTERN int actr_trap_exit(actr_ctx_t *ctx, int on);
 /** Register `name` (copied, 1..255 bytes) for `who`, a live local actor. An actor
  *  has at most one name; the name is removed when the actor dies. Returns 0,
  *  ACTR_EEXIST (name taken by a live actor, or `who` already named),
- *  ACTR_ENOACTOR, ACTR_EINVAL. */
+ *  ACTR_ENOACTOR, ACTR_ENONODE (another runtime's ref), ACTR_EINVAL (bad name). */
 ACTR_EXTERN int actr_register(actr_ctx_t *ctx, const char *name, actr_ref_t who);
 /** Remove a name. Returns 0 or ACTR_ENOENT. */
 ACTR_EXTERN int actr_unregister(actr_ctx_t *ctx, const char *name);
-/** Look a name up. Returns 0 and *out, or ACTR_ENOENT. */
+/** Look a name up. Returns 0 and *out, ACTR_ENOENT, or ACTR_EINVAL (a name
+ *  that cannot exist: empty or over 255 bytes). */
 ACTR_EXTERN int actr_whereis(actr_ctx_t *ctx, const char *name, actr_ref_t *out);
 
 /* ---- timers (driven by the runtime's libuv loop) ------------------------ */
@@ -152,8 +159,10 @@ ACTR_EXTERN int actr_timer_send_after(actr_ctx_t *ctx, actr_ref_t to, uint32_t d
  *  target is gone. Consumes msg. Same guarantees as actr_timer_send_after. */
 ACTR_EXTERN int actr_timer_interval(actr_ctx_t *ctx, actr_ref_t to, uint32_t period_ms,
                                     actr_msg_t *msg, uint64_t *id);
-/** Cancel a timer. Returns 0, or ACTR_ENOENT for an id the runtime never issued
- *  (a timer that already fired is not an error). */
+/** Cancel a timer this ctx created. Returns 0 (also for a timer that already
+ *  fired, as long as it is still known), or ACTR_ENOENT for an id this ctx did
+ *  not create or already cancelled. Timers to other actors outlive their
+ *  creator; timers to the creator itself end with it. */
 ACTR_EXTERN int actr_timer_cancel(actr_ctx_t *ctx, uint64_t id);
 
 /* ---- local publish/subscribe -------------------------------------------- */

@@ -59,6 +59,11 @@ static inline int actr_ref_is_none(actr_ref_t r) { return r.node == 0 && r.gen =
  *  actr_msg_error() the code; payload = [code:int]. */
 #define ACTR_MSG_REQFAIL 0xFFFF0003u
 
+/** Backpressure: actor `from` refused a send of this actor with ACTR_EMAILBOX
+ *  and its mailbox has room again (it has drained to half its bound, or it
+ *  died). Sent once per refusal episode, to actors only (clients retry). No payload. */
+#define ACTR_MSG_UNBLOCKED 0xFFFF0004u
+
 /** Largest payload a message may carry (bytes); larger ones give ACTR_E2BIG. */
 #define ACTR_MSG_MAX_PAYLOAD (64u * 1024u * 1024u)
 

@@ -13,6 +13,9 @@
  * "shutdown" (its own supervisor, or linked actors, then act on it).
  * A child is stopped with actr_actor_stop("shutdown"); if it has not exited
  * after its shutdown_ms, it is killed.
+ * A child that dies within 50 ms of its start is restarted after a back-off
+ * that doubles each time (1 ms up to 1 s); one that lived longer restarts at
+ * once. Restarts still count towards the intensity.
  */
 #ifndef ACTR_SUPERVISOR_H
 #define ACTR_SUPERVISOR_H
@@ -59,6 +62,19 @@ typedef struct actr_sup_spec {
 ACTR_EXTERN ACTR_NODISCARD int actr_supervisor_spawn(actr_ctx_t *ctx, const actr_sup_spec_t *spec,
                                                       const actr_spawn_opts_t *opts,
                                                       actr_ref_t *out);
+
+/** The supervisor behaviour itself, for a supervisor that is the child of
+ *  another (nested trees): use it as a child spec's `beh` with init args from
+ *  actr_supervisor_args. Never NULL; static. A supervisor started this way
+ *  traps exits from its init on. */
+ACTR_EXTERN const actr_behavior_t *actr_supervisor_behavior(void);
+
+/** Encode `spec` as init args for actr_supervisor_behavior(): *args is newly
+ *  allocated (release it with actr_free() once the child spec that uses it is no
+ *  longer needed: the args are copied at each start). Returns 0, ACTR_EINVAL
+ *  (bad spec, as actr_supervisor_spawn), ACTR_ENOMEM. */
+ACTR_EXTERN ACTR_NODISCARD int actr_supervisor_args(const actr_sup_spec_t *spec, void **args,
+                                                     size_t *args_len);
 
 /** Request type understood by a supervisor: reply payload is an array of
  *  [id:str, ref, restarts:uint] for each child, in start order; ref is nil for a
