@@ -701,7 +701,14 @@ void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a)
         ctx->worker->handled += n;
     if (node == NULL && actr__mb_markempty(&a->mb))
         return;
-    actr__sched_requeue(rt, ctx, a); /* more to do: behind the others */
+    /* More to do. Usually it waits behind the others (fairness); but an actor
+     * whose mailbox is still deep (many senders into one receiver) keeps the
+     * worker through the `next` slot, whose streak is bounded, so a
+     * receiver is not starved by the very senders that fill it. */
+    if (node != NULL && atomic_load_explicit(&a->count, memory_order_relaxed) > 4 * batch)
+        actr__sched_ready(rt, ctx, a);
+    else
+        actr__sched_requeue(rt, ctx, a);
 }
 
 /* ---- public: spawning and stopping -------------------------------------------- */
