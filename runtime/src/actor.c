@@ -352,12 +352,20 @@ void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const ch
     actr__idmap_each(&e->pending, cancel_each, &cu);
     cu.only_marked = TM_SELF; /* timers to other actors outlive their creator */
     actr__idmap_each(&e->timers, cancel_each, &cu);
+    e->ntopics = 0; /* freed above */
+    actr__ext_destroy(ctx, e);
+}
+
+void actr__ext_destroy(actr_ctx_t *ctx, actr__ext_t *e)
+{
     actr_msg_t *d = e->deferred_head;
     while (d != NULL) {
         actr_msg_t *n = (actr_msg_t *)atomic_load_explicit(&d->node.next, memory_order_relaxed);
         actr__msg_unref(ctx, d);
         d = n;
     }
+    for (uint32_t i = 0; i < e->ntopics; i++)
+        free(e->topics[i]);
     actr__idmap_free(&e->pending);
     actr__idmap_free(&e->timers);
     free(e->watchers);

@@ -248,25 +248,7 @@ static void free_slots(actr_t *rt)
             w = nx;
         }
         if (a->ext != NULL) {
-            actr__ext_t *e = a->ext;
-            actr__idmap_free(&e->pending);
-            actr__idmap_free(&e->timers);
-            for (uint32_t i = 0; i < e->ntopics; i++)
-                free(e->topics[i]);
-            actr_msg_t *d = e->deferred_head;
-            while (d != NULL) {
-                actr_msg_t *nx =
-                    (actr_msg_t *)atomic_load_explicit(&d->node.next, memory_order_relaxed);
-                actr__msg_unref(NULL, d);
-                d = nx;
-            }
-            free(e->topics);
-            free(e->watchers);
-            free(e->mons);
-            free(e->links);
-            free(e->blocked);
-            free(e->name);
-            free(e);
+            actr__ext_destroy(NULL, a->ext);
             a->ext = NULL;
         }
         free(a->state);

@@ -256,6 +256,8 @@ void actr__drop_stale(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, const ch
 int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason, size_t cap);
 actr__ext_t *actr__ext(actr__actor_t *a);
 void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const char *reason);
+/* Free an extension record and what it owns, without notifying anyone. */
+void actr__ext_destroy(actr_ctx_t *ctx, actr__ext_t *e);
 void actr__table_free(actr_t *rt);
 static inline actr_ref_t actr__ref_of(actr_t *rt, actr__actor_t *a, uint32_t gen)
 {

@@ -71,6 +71,9 @@ static inline actr__node_t *actr__mb_pop(actr__mailbox_t *mb)
     }
     if (next != NULL) {
         mb->tail = next;
+        /* the next message is likely cold (a deep queue, written by another
+         * core): start loading it while this one is handled */
+        __builtin_prefetch(next, 1);
         return tail;
     }
     /* tail is the last linked node; detach it by queueing the stub behind it. */

@@ -29,7 +29,12 @@
 #define CLS_MALLOC 0xFF
 #define CACHE_MAX 512  /* blocks kept per class per context */
 #define BATCH 256      /* blocks moved to/from the depot at once */
-#define DEPOT_MAX 64   /* batches kept per class in the depot */
+/* The depot keeps up to 32 MiB of blocks per class: enough that blocks freed
+ * by a receiver that drains a deep mailbox flow back to its senders instead of
+ * round-tripping through malloc's arena locks, and no more than malloc itself
+ * would keep after such a peak. */
+#define DEPOT_BYTES (32u << 20)
+#define DEPOT_MAX(c) (DEPOT_BYTES / (cls_size[c] * BATCH))
 
 static const size_t cls_size[ACTR__MSG_NCLS] = {128, 256, 512, 1024};
 
@@ -144,7 +149,7 @@ static void msg_release(actr_ctx_t *ctx, actr_msg_t *m)
             head->n = BATCH;
             actr__msgdepot_t *d = mc->depot;
             pthread_mutex_lock(&d->mu);
-            if (d->nbatches[c] < DEPOT_MAX) {
+            if (d->nbatches[c] < DEPOT_MAX(c)) {
                 head->next_batch = d->batches[c];
                 d->batches[c] = head;
                 d->nbatches[c]++;

@@ -735,3 +735,69 @@ TEST_IMPL(timer, pending_timers_freed_at_close_without_stop)
     actr_close(rt); /* stops, waits and frees in one call */
     rt = NULL;
 }
+
+/* Regression: many actors re-arming 0/1 ms self-timers from their handlers
+ * race the I/O thread's re-arming; a lost wake-up used to strand timers. */
+typedef struct {
+    actr_ref_t owner;
+    int left;
+} chain_t;
+
+static int chain_fire(actr_ctx_t *ctx, chain_t *c)
+{
+    actr_msg_t *m = NULL;
+    int rc;
+    if (c->left-- == 0) {
+        if ((rc = actr_msg_new(ctx, 77, NULL, 0, &m)) != 0)
+            return rc;
+        return actr_send(ctx, c->owner, m);
+    }
+    if ((rc = actr_msg_new(ctx, 76, NULL, 0, &m)) != 0)
+        return rc;
+    return actr_timer_send_after(ctx, actr_self(ctx), (uint32_t)(c->left & 1), m, NULL);
+}
+
+static int chain_init(actr_ctx_t *ctx, void *state, const void *args, size_t len)
+{
+    chain_t *c = state;
+    int rc = actr_unpack(args, len, "r", &c->owner);
+    c->left = 30;
+    return rc ? rc : chain_fire(ctx, c);
+}
+
+static int chain_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+{
+    (void)msg;
+    return chain_fire(ctx, state);
+}
+
+static const actr_behavior_t chain_beh = {.size = sizeof(actr_behavior_t),
+                                          .name = "test.chain",
+                                          .state_size = sizeof(chain_t),
+                                          .init = chain_init,
+                                          .receive = chain_receive};
+
+TEST_IMPL(timer, chained_short_timers_never_stall)
+{
+    actr_t *r;
+    actr_ctx_t *c;
+    ASSERT_OK(actr_open(&r, NULL));
+    ASSERT_OK(actr_start(r));
+    ASSERT_OK(actr_client_open(r, &c));
+    enum { N = 300 };
+    uint8_t args[32];
+    size_t len;
+    ASSERT_OK(actr_pack(args, sizeof(args), &len, "r", actr_self(c)));
+    for (int i = 0; i < N; i++) {
+        actr_ref_t a;
+        ASSERT_OK(actr_spawn(c, &chain_beh, args, len, NULL, &a));
+    }
+    for (int i = 0; i < N; i++) {
+        actr_msg_t *m = NULL;
+        ASSERT_OK(actr_client_recv(c, 20000, &m));
+        ASSERT_EQ(actr_msg_type(m), 77);
+        actr_msg_free(m);
+    }
+    actr_client_close(c);
+    actr_close(r);
+}
