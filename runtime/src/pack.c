@@ -378,21 +378,24 @@ static int pack_fmt(builder_t *b, const char *fmt, va_list *ap)
     }
 }
 
+static size_t enc_uint(uint8_t *p, uint64_t u)
+{
+    if (u < 128) {
+        p[0] = (uint8_t)u;
+        return 1;
+    }
+    unsigned n = u <= 0xff ? 1 : u <= 0xffff ? 2 : u <= 0xffffffffu ? 4 : 8;
+    p[0] = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
+    for (unsigned i = 0; i < n; i++)
+        p[1 + i] = (uint8_t)(u >> (8 * (n - 1 - i)));
+    return 1 + n;
+}
+
 /* The shortest msgpack encoding of an integer; returns its length (<= 9). */
 static size_t enc_int(uint8_t *p, int64_t v)
 {
-    if (v >= 0) {
-        uint64_t u = (uint64_t)v;
-        if (u < 128) {
-            p[0] = (uint8_t)u;
-            return 1;
-        }
-        unsigned n = u <= 0xff ? 1 : u <= 0xffff ? 2 : u <= 0xffffffffu ? 4 : 8;
-        p[0] = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
-        for (unsigned i = 0; i < n; i++)
-            p[1 + i] = (uint8_t)(u >> (8 * (n - 1 - i)));
-        return 1 + n;
-    }
+    if (v >= 0)
+        return enc_uint(p, (uint64_t)v);
     if (v >= -32) {
         p[0] = (uint8_t)(int8_t)v;
         return 1;
@@ -422,19 +425,6 @@ static unsigned flat_fmt(const char *fmt, char *letters, int *array)
     if (*array ? (f[0] != ']' || f[1] != '\0') : (f[0] != '\0' || n != 1))
         return 0;
     return n;
-}
-
-static size_t enc_uint(uint8_t *p, uint64_t u)
-{
-    if (u < 128) {
-        p[0] = (uint8_t)u;
-        return 1;
-    }
-    unsigned n = u <= 0xff ? 1 : u <= 0xffff ? 2 : u <= 0xffffffffu ? 4 : 8;
-    p[0] = n == 1 ? 0xcc : n == 2 ? 0xcd : n == 4 ? 0xce : 0xcf;
-    for (unsigned i = 0; i < n; i++)
-        p[1 + i] = (uint8_t)(u >> (8 * (n - 1 - i)));
-    return 1 + n;
 }
 
 /* Decode one msgpack integer at p (< end). Returns the bytes used, or 0 if it

@@ -60,6 +60,20 @@ static const actr_behavior_t guarded_beh = {
     .receive = guarded_receive,
 };
 
+static actr_t *open_rt(unsigned workers, unsigned batch, uint32_t limit, actr_ctx_t **c)
+{
+    actr_options_t o;
+    actr_options_init(&o);
+    o.workers = workers;
+    o.batch = batch;
+    o.mailbox_limit = limit;
+    actr_t *rt;
+    ASSERT_OK(actr_open(&rt, &o));
+    ASSERT_OK(actr_start(rt));
+    ASSERT_OK(actr_client_open(rt, c));
+    return rt;
+}
+
 typedef struct {
     actr_t *rt;
     actr_ref_t to;
@@ -89,15 +103,9 @@ static void *blast(void *arg)
 
 TEST_IMPL(sched, never_two_threads_at_once)
 {
-    actr_options_t o;
-    actr_options_init(&o);
-    o.workers = 4; /* more workers than cores: preemption mid-handler is likely */
-    o.batch = 3;
-    actr_t *rt;
-    ASSERT_OK(actr_open(&rt, &o));
-    ASSERT_OK(actr_start(rt));
     actr_ctx_t *c;
-    ASSERT_OK(actr_client_open(rt, &c));
+    /* more workers than cores: preemption mid-handler is likely */
+    actr_t *rt = open_rt(4, 3, 0, &c);
     guard_t g = {.owner = actr_self(c), .expect = 4 * 20000};
     uint8_t args[16];
     size_t len;
@@ -153,16 +161,8 @@ static const actr_behavior_t echo_beh = {
 
 TEST_IMPL(sched, batch_fairness_single_worker)
 {
-    actr_options_t o;
-    actr_options_init(&o);
-    o.workers = 1;
-    o.batch = 16;
-    o.mailbox_limit = 1000;
-    actr_t *rt;
-    ASSERT_OK(actr_open(&rt, &o));
-    ASSERT_OK(actr_start(rt));
     actr_ctx_t *c;
-    ASSERT_OK(actr_client_open(rt, &c));
+    actr_t *rt = open_rt(1, 16, 1000, &c);
     actr_ref_t f, e;
     ASSERT_OK(actr_spawn(c, &flood_beh, NULL, 0, NULL, &f));
     ASSERT_OK(actr_spawn(c, &echo_beh, NULL, 0, NULL, &e));
@@ -218,14 +218,8 @@ static const actr_behavior_t fanout_beh = {
 
 TEST_IMPL(sched, work_spreads_by_stealing)
 {
-    actr_options_t o;
-    actr_options_init(&o);
-    o.workers = 2;
-    actr_t *rt;
-    ASSERT_OK(actr_open(&rt, &o));
-    ASSERT_OK(actr_start(rt));
     actr_ctx_t *c;
-    ASSERT_OK(actr_client_open(rt, &c));
+    actr_t *rt = open_rt(2, 0, 0, &c);
     enum { NA = 64, PER = 2000 };
     guard_t g[NA];
     for (int i = 0; i < NA; i++)
@@ -253,14 +247,8 @@ TEST_IMPL(sched, work_spreads_by_stealing)
 /* Idle workers park; a send from a non-worker thread wakes one, repeatedly. */
 TEST_IMPL(sched, parked_workers_wake_for_external_work)
 {
-    actr_options_t o;
-    actr_options_init(&o);
-    o.workers = 2;
-    actr_t *rt;
-    ASSERT_OK(actr_open(&rt, &o));
-    ASSERT_OK(actr_start(rt));
     actr_ctx_t *c;
-    ASSERT_OK(actr_client_open(rt, &c));
+    actr_t *rt = open_rt(2, 0, 0, &c);
     actr_ref_t e;
     ASSERT_OK(actr_spawn(c, &echo_beh, NULL, 0, NULL, &e));
     actr_stats_t st;
