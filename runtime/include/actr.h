@@ -42,7 +42,7 @@ typedef struct actr_options {
     uint32_t size;          /* sizeof(actr_options_t); set by actr_options_init */
     unsigned workers;       /* worker threads; 0 = number of cores */
     unsigned batch;         /* max messages per actor activation (fairness); 0 = 64 */
-    uint32_t mailbox_limit; /* default bound of user messages queued per actor; 0 = 1,000,000 */
+    uint32_t mailbox_limit; /* default bound of user messages queued per actor; 0 = 16,384 */
     uint32_t max_payload;   /* largest payload accepted by actr_send; 0 = ACTR_MSG_MAX_PAYLOAD */
     unsigned spin_us;       /* how long an idle worker looks for work before parking; 0 = 50 */
     actr_log_level_t log_level; /* default ACTR_LOG_INFO */

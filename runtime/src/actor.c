@@ -14,6 +14,7 @@
  *   fields. A new actor's set-up travels as its first message (SYS_INIT), so
  *   it too happens on the token holder, never on the spawning thread.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -155,6 +156,10 @@ int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int
         actr__msg_unref(ctx, m);
         return rc;
     }
+    /* an actor's messages to itself are never refused: refusing one could cut
+     * the thread of its own work (a continuation, a retry) */
+    if (counted && ctx != NULL && ctx->cur == a)
+        counted = 0;
     if (counted) {
         /* relaxed: the bound is a flow-control hint, not a synchronisation point */
         uint32_t lim = atomic_load_explicit(&a->limit, memory_order_relaxed);
@@ -410,31 +415,57 @@ static void register_waiter(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t to, ui
     while (!atomic_compare_exchange_weak_explicit(&a->waiters, &head, w, memory_order_seq_cst,
                                                   memory_order_relaxed));
     if (atomic_load_explicit(&a->count, memory_order_seq_cst) <= lim / 2)
-        actr__wake_waiters(ctx, a, to.gen); /* it drained meanwhile */
+        actr__wake_waiters(ctx, a, to.gen, UINT_MAX); /* it drained meanwhile */
 }
 
-void actr__wake_waiters(actr_ctx_t *ctx, actr__actor_t *a, uint32_t gen)
+void actr__wake_waiters(actr_ctx_t *ctx, actr__actor_t *a, uint32_t gen, unsigned max)
 {
     actr__waiter_t *w = atomic_exchange_explicit(&a->waiters, NULL, memory_order_acq_rel);
-    actr_ref_t from = actr__ref_of(ctx->rt, a, gen);
+    /* the stack holds the newest first: reverse it, so the longest waiting go first */
+    actr__waiter_t *fifo = NULL;
     while (w != NULL) {
         actr__waiter_t *next = w->next;
+        w->next = fifo;
+        fifo = w;
+        w = next;
+    }
+    actr_ref_t from = actr__ref_of(ctx->rt, a, gen);
+    while (fifo != NULL && max-- > 0) {
+        actr__waiter_t *next = fifo->next;
         actr_msg_t *m = actr__msg_make(ctx, ACTR_MSG_UNBLOCKED, 0);
         if (m != NULL) {
             m->from = from;
-            (void)actr__deliver(ctx->rt, ctx, w->who, m, 0);
+            (void)actr__deliver(ctx->rt, ctx, fifo->who, m, 0);
         }
-        free(w);
-        w = next;
+        free(fifo);
+        fifo = next;
     }
+    if (fifo == NULL)
+        return;
+    /* put the rest back (pushing a chain is safe against concurrent pushers) */
+    actr__waiter_t *last = fifo;
+    while (last->next != NULL)
+        last = last->next;
+    actr__waiter_t *head = atomic_load_explicit(&a->waiters, memory_order_relaxed);
+    do
+        last->next = head;
+    while (!atomic_compare_exchange_weak_explicit(&a->waiters, &head, fifo, memory_order_seq_cst,
+                                                  memory_order_relaxed));
 }
 
 void actr__drained(actr_ctx_t *ctx, actr__actor_t *a, uint32_t n)
 {
     uint32_t left = atomic_fetch_sub_explicit(&a->count, n, memory_order_seq_cst) - n;
-    if (atomic_load_explicit(&a->waiters, memory_order_seq_cst) != NULL &&
-        left <= atomic_load_explicit(&a->limit, memory_order_relaxed) / 2)
-        actr__wake_waiters(ctx, a, atomic_load_explicit(&a->gen, memory_order_relaxed));
+    if (atomic_load_explicit(&a->waiters, memory_order_seq_cst) == NULL)
+        return;
+    /* Below half the bound, wake the longest-waiting sender, one per batch
+     * drained, so the queue stays near its bound without a thundering herd of
+     * refusals; below a quarter (the senders woken so far do not keep up),
+     * wake them all. */
+    uint32_t lim = atomic_load_explicit(&a->limit, memory_order_relaxed);
+    if (left <= lim / 2)
+        actr__wake_waiters(ctx, a, atomic_load_explicit(&a->gen, memory_order_relaxed),
+                           left <= lim / 4 ? UINT_MAX : 1);
 }
 
 /* ---- stale messages and death ------------------------------------------------ */
@@ -498,7 +529,7 @@ static void die(actr_ctx_t *ctx, actr__actor_t *a, const char *why)
     ctx->exit_reason[0] = '\0';
     if (counted)
         atomic_fetch_sub_explicit(&a->count, counted, memory_order_relaxed);
-    actr__wake_waiters(ctx, a, gen); /* they retry and learn it is gone */
+    actr__wake_waiters(ctx, a, gen, UINT_MAX); /* they retry and learn it is gone */
     actr__release_slot(rt, a);
     actr__actor_gone(rt);
 }

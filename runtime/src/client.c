@@ -9,6 +9,7 @@
  * condition variable per runtime: clients are few and wait rarely.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -78,7 +79,7 @@ void actr_client_close(actr_ctx_t *c)
     }
     if (counted)
         atomic_fetch_sub_explicit(&a->count, counted, memory_order_relaxed);
-    actr__wake_waiters(c, a, gen);
+    actr__wake_waiters(c, a, gen, UINT_MAX);
     a->status = ACTR__ST_FREE;
     pthread_mutex_lock(&rt->client_mu);
     a->cl_wake = 0;

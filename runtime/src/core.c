@@ -86,7 +86,7 @@ int actr_open(actr_t **out, const actr_options_t *opts)
     if (o.batch == 0)
         o.batch = 64;
     if (o.mailbox_limit == 0)
-        o.mailbox_limit = 1000000;
+        o.mailbox_limit = 16384;
     if (o.max_payload == 0)
         o.max_payload = ACTR_MSG_MAX_PAYLOAD;
     if (o.spin_us == 0)

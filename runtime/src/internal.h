@@ -250,7 +250,8 @@ int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int
 void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a);
 int actr__alloc_slot(actr_t *rt, int kind, actr__actor_t **out);
 void actr__release_slot(actr_t *rt, actr__actor_t *a);
-void actr__wake_waiters(actr_ctx_t *ctx, actr__actor_t *a, uint32_t gen);
+/* Send ACTR_MSG_UNBLOCKED to up to `max` refused senders, longest waiting first. */
+void actr__wake_waiters(actr_ctx_t *ctx, actr__actor_t *a, uint32_t gen, unsigned max);
 void actr__drained(actr_ctx_t *ctx, actr__actor_t *a, uint32_t n);
 void actr__drop_stale(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, const char *reason);
 int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason, size_t cap);

@@ -30,7 +30,6 @@
 enum { MSG_DATA = BENCH_MSG_FIRST_OWN, MSG_SINK_DONE, MSG_SENDER_DONE };
 
 /* A sender refused twice in a row waits this long before retrying. */
-#define SENDER_BACKOFF_MS 1
 
 typedef struct sink {
     actr_ref_t driver;
@@ -43,7 +42,6 @@ typedef struct sender {
     actr_ref_t sink, driver;
     int index, per, chunk;
     int next;        /* the next seq to send (retried after ACTR_EMAILBOX) */
-    int streak;      /* activations in a row that ended in a refusal */
     int64_t refused; /* sends refused with ACTR_EMAILBOX */
 } sender_t;
 
@@ -138,7 +136,6 @@ static void sender_pump(actr_ctx_t *ctx, sender_t *st)
             bench_fail("sender %d: send seq %d: %s (%d)", st->index, st->next, actr_err_name(rc),
                        rc);
         st->next++;
-        st->streak = 0;
     }
     if (st->next < st->per) {
         /* Refused: the sink tells us (ACTR_MSG_UNBLOCKED) when it has room

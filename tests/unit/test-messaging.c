@@ -340,7 +340,10 @@ TEST_IMPL(messaging, fifo_per_pair)
     const int expected = (FIFO_SENDERS + 1) * FIFO_N;
     ASSERT_OK(actr_pack(args, sizeof args, &len, "[ri]", actr_self(cl), expected));
     actr_ref_t check;
-    ASSERT_OK(actr_spawn(cl, &seqcheck_beh, args, len, NULL, &check));
+    /* the checker takes a burst of all the senders at once: size its mailbox
+     * for it (this test is about order, not about the bound) */
+    actr_spawn_opts_t so = {.mailbox_limit = (uint32_t)expected};
+    ASSERT_OK(actr_spawn(cl, &seqcheck_beh, args, len, &so, &check));
 
     actr_ref_t senders[FIFO_SENDERS];
     for (int i = 0; i < FIFO_SENDERS; i++)

@@ -35,7 +35,8 @@ typedef struct actr_behavior {
 /** Options for actr_spawn. Zero-initialise, then set what you need. */
 typedef struct actr_spawn_opts {
     uint32_t mailbox_limit; /* max user messages queued or in hand (a message counts
-                               until the batch that handles it ends); 0 = default */
+                               until the batch that handles it ends; an actor's sends
+                               to itself never count); 0 = the runtime's default */
     int link;               /* nonzero: link the new actor to the caller atomically */
     int trap_exit;          /* nonzero: the new actor receives ACTR_MSG_EXIT instead of dying */
     const char *name;       /* register this name for the new actor atomically (copied) */
