@@ -14,7 +14,10 @@
 #define ACTR_H
 
 #include "actr/actor.h"
+#include "actr/config.h"
+#include "actr/control.h"
 #include "actr/errno.h"
+#include "actr/loader.h"
 #include "actr/msg.h"
 #include "actr/supervisor.h"
 #include "actr/version.h"
@@ -48,6 +51,8 @@ typedef struct actr_options {
     actr_log_level_t log_level; /* default ACTR_LOG_INFO */
     actr_log_fn log_fn;     /* NULL = one line per record on stderr */
     void *log_ud;
+    const char *data_dir;   /* the node's data directory (plugin copies, control socket);
+                               NULL = a private temporary directory removed at close */
 } actr_options_t;
 
 /** Fill *opts with the defaults. */
@@ -87,6 +92,24 @@ ACTR_EXTERN void actr_free(void *p);
 
 /** This runtime's node id (the `node` of its refs). */
 ACTR_EXTERN uint64_t actr_node_id(const actr_t *rt);
+
+/** What actr_actors_list reports about one live actor. Strings are valid only
+ *  during the callback. */
+typedef struct actr_actor_info {
+    actr_ref_t ref;
+    const char *type;   /* the behaviour's name, or "?" */
+    const char *name;   /* registered name, or NULL */
+    uint32_t mailbox;   /* user messages queued or in hand */
+    uint64_t handled;   /* messages delivered to its handler */
+} actr_actor_info_t;
+
+/** Call fn for every live actor of `rt` (a snapshot taken while running;
+ *  actors may start or stop meanwhile). Returns 0. */
+ACTR_EXTERN int actr_actors_list(actr_t *rt, void (*fn)(void *ud, const actr_actor_info_t *info),
+                                 void *ud);
+
+/** The runtime's data directory (actr_options_t.data_dir, or the temporary one). */
+ACTR_EXTERN const char *actr_data_dir(const actr_t *rt);
 
 /** Counters of a runtime, for tests and monitoring. */
 typedef struct actr_stats {

@@ -59,6 +59,7 @@ static int chunk_ensure(actr_t *rt, uint32_t c)
                 atomic_init(&a->kind, ACTR__KIND_ACTOR);
                 atomic_init(&a->handled, 0);
                 atomic_init(&a->waiters, NULL);
+                atomic_init(&a->tname, NULL);
                 atomic_init(&a->next_free, 0);
                 a->slot = (c << ACTR__CHUNK_SHIFT) | i;
             }
@@ -500,6 +501,7 @@ static void die(actr_ctx_t *ctx, actr__actor_t *a, const char *why)
     /* release: from here on every send to `self` fails, and whoever learns of
      * the death through a message below also sees the bump */
     atomic_store_explicit(&a->gen, ng, memory_order_release);
+    atomic_store_explicit(&a->tname, NULL, memory_order_relaxed);
     ctx->self = self;
     if (a->inited && a->beh->terminate != NULL) {
         ctx->in_handler = 1;
@@ -575,6 +577,8 @@ static void do_init(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m)
         }
     }
     a->inited = 1;
+    /* release: a listing that sees the name sees an initialised actor */
+    atomic_store_explicit(&a->tname, a->beh->name ? a->beh->name : "?", memory_order_release);
     if (ctx->exit_reason[0] != '\0')
         die(ctx, a, ctx->exit_reason);
 }

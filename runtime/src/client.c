@@ -48,6 +48,7 @@ int actr_client_open(actr_t *rt, actr_ctx_t **out)
         free(c);
         return rc;
     }
+    c->api = &actr__host_api;
     c->rt = rt;
     c->is_client = 1;
     c->cur = a;

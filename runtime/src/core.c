@@ -8,8 +8,11 @@
  * at once. When the live count reaches zero the I/O thread closes its handles,
  * the loop ends, the workers drain their queues and exit, and `stopped` is set.
  */
+#include <dirent.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -114,6 +117,19 @@ int actr_open(actr_t **out, const actr_options_t *opts)
     pthread_mutex_init(&rt->done_mu, NULL);
     pthread_cond_init(&rt->done_cv, NULL);
     actr__msgdepot_init(&rt->depot);
+    if (o.data_dir != NULL) {
+        rt->data_dir = actr__strdup(o.data_dir);
+    } else {
+        const char *tmp = getenv("TMPDIR");
+        char tmpl[4096];
+        snprintf(tmpl, sizeof(tmpl), "%s/actr-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+        if (mkdtemp(tmpl) != NULL) {
+            rt->data_dir = actr__strdup(tmpl);
+            rt->data_dir_temp = 1;
+        }
+    }
+    rt->opts.data_dir = rt->data_dir;
+    rt->io_ctx.api = &actr__host_api;
     rt->io_ctx.rt = rt;
     rt->io_ctx.cache.depot = &rt->depot;
     int rc = uv_loop_init(&rt->loop);
@@ -230,6 +246,28 @@ int actr_wait(actr_t *rt)
     return 0;
 }
 
+/* Remove a directory tree made by the runtime (the temporary data dir). */
+static void remove_tree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char sub[4096];
+            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+            struct stat st;
+            if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+                remove_tree(sub);
+            else
+                unlink(sub);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
+
 /* Free what actors never started or never finished left in their slots. */
 static void free_slots(actr_t *rt)
 {
@@ -273,6 +311,7 @@ void actr_close(actr_t *rt)
         uv_run(&rt->loop, UV_RUN_DEFAULT);
     }
     free_slots(rt);
+    actr__plugins_free(rt);
     actr__timers_free(rt);
     actr__names_free(rt);
     actr__sched_free(rt);
@@ -281,6 +320,9 @@ void actr_close(actr_t *rt)
     actr__table_free(rt);
     free(rt->chunks);
     free(rt->client_free);
+    if (rt->data_dir_temp)
+        remove_tree(rt->data_dir);
+    free(rt->data_dir);
     if (rt->loop_inited)
         uv_loop_close(&rt->loop);
     pthread_mutex_destroy(&rt->chunk_mu);
@@ -292,6 +334,34 @@ void actr_close(actr_t *rt)
 }
 
 uint64_t actr_node_id(const actr_t *rt) { return rt ? rt->node_id : 0; }
+
+const char *actr_data_dir(const actr_t *rt) { return rt ? rt->data_dir : NULL; }
+
+int actr_actors_list(actr_t *rt, void (*fn)(void *ud, const actr_actor_info_t *info), void *ud)
+{
+    if (rt == NULL || fn == NULL)
+        return ACTR_EINVAL;
+    uint32_t n = atomic_load_explicit(&rt->next_slot, memory_order_acquire);
+    for (uint32_t s = 0; s < n; s++) {
+        actr__actor_t *a = actr__slot(rt, s);
+        if (a == NULL || atomic_load_explicit(&a->kind, memory_order_relaxed) != ACTR__KIND_ACTOR)
+            continue;
+        /* acquire: pairs with the release that published the type name */
+        const char *type = atomic_load_explicit(&a->tname, memory_order_acquire);
+        if (type == NULL)
+            continue;
+        actr_actor_info_t info;
+        char name[256];
+        info.ref = actr__ref_of(rt, a, atomic_load_explicit(&a->gen, memory_order_acquire));
+        info.type = type;
+        info.name = actr__name_of(rt, info.ref, name, sizeof(name)) ? name : NULL;
+        info.mailbox = atomic_load_explicit(&a->count, memory_order_relaxed);
+        info.handled = atomic_load_explicit(&a->handled, memory_order_relaxed);
+        fn(ud, &info);
+    }
+    return 0;
+}
+
 
 void actr_stats(actr_t *rt, actr_stats_t *out)
 {

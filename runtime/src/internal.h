@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "actr.h"
+#include "actr/plugin.h"
 #include "deque.h"
 #include "mailbox.h"
 #include "util.h"
@@ -88,6 +89,7 @@ typedef struct actr__actor {
     void *state;
     actr__ext_t *ext; /* names, links, monitors, requests, timers, topics: lazily allocated */
     _Atomic uint64_t handled; /* messages delivered to the handler (read by stats) */
+    _Atomic(const char *) tname; /* type name while alive (for listings); NULL when not */
     _Atomic uint32_t next_free; /* free-list link (slot index + 1) */
     uint32_t slot;
     uint8_t status; /* ACTR__ST_* */
@@ -128,6 +130,7 @@ struct actr__ext {
 typedef struct actr__worker actr__worker_t;
 
 struct actr_ctx {
+    const actr_host_api_t *api; /* first: plugins reach the runtime through it */
     actr_t *rt;
     actr__worker_t *worker; /* NULL for clients and the I/O thread */
     actr__actor_t *cur;     /* the actor running (workers) or the client's slot */
@@ -237,7 +240,17 @@ struct actr {
     _Atomic uint64_t parks, wakes, steals;
 
     actr__msgdepot_t depot;
+
+    char *data_dir;      /* owned copy of opts.data_dir, or the temporary one */
+    int data_dir_temp;   /* remove it at close */
+    struct actr__plugins *plugins; /* loader state (plugin.c) */
 };
+
+/* the function table every context carries (hostapi.c) */
+extern const actr_host_api_t actr__host_api;
+
+/* plugin.c */
+void actr__plugins_free(actr_t *rt);
 
 /* msg.c */
 actr_msg_t *actr__msg_make(actr_ctx_t *ctx, uint32_t type, size_t len);
@@ -294,6 +307,8 @@ void actr__names_free(actr_t *rt);
 void actr__name_drop(actr_t *rt, const char *name, actr_ref_t who);
 int actr__name_claim(actr_t *rt, const char *name, actr_ref_t who);
 void actr__topic_drop(actr_t *rt, const char *topic, actr_ref_t who);
+/* The registered name of `who` into buf; returns 1 if it has one. */
+int actr__name_of(actr_t *rt, actr_ref_t who, char *buf, size_t cap);
 
 /* core.c */
 void actr__notify_io(actr_t *rt);

@@ -8,6 +8,7 @@
  * lists its topics, so its death unsubscribes it.
  * Both tables have their own mutex; no call into an actor happens under them.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +150,21 @@ void actr__name_drop(actr_t *rt, const char *name, actr_ref_t who)
             remove_locked(rt, nm);
     }
     pthread_mutex_unlock(&rt->names_mu);
+}
+
+int actr__name_of(actr_t *rt, actr_ref_t who, char *buf, size_t cap)
+{
+    int found = 0;
+    if (atomic_load_explicit(&rt->nnames, memory_order_relaxed) == 0)
+        return 0;
+    pthread_mutex_lock(&rt->names_mu);
+    void *nm;
+    if (actr__idmap_get(&rt->names_rev, rev_key(who), &nm)) {
+        snprintf(buf, cap, "%s", (const char *)nm);
+        found = 1;
+    }
+    pthread_mutex_unlock(&rt->names_mu);
+    return found;
 }
 
 int actr_register(actr_ctx_t *ctx, const char *name, actr_ref_t who)

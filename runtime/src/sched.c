@@ -48,6 +48,7 @@ int actr__sched_init(actr_t *rt)
         if (w->seen == NULL || actr__dq_init(&w->dq, 256) != 0)
             return ACTR_ENOMEM;
         pthread_cond_init(&w->cv, NULL);
+        w->ctx.api = &actr__host_api;
         w->ctx.rt = rt;
         w->ctx.worker = w;
         w->ctx.cache.depot = &rt->depot;

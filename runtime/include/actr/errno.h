@@ -43,6 +43,16 @@ typedef enum actr_errno {
     ACTR_OK = 0
 } actr_errno_t;
 
+/** Details of an error where context matters (configuration, plugin loading,
+ *  control requests): the code, a one-line message that names where (file,
+ *  line, column, key, path) and what was expected, and the position when it
+ *  comes from a file (0 when not). Filled by the callee; never shared state. */
+typedef struct actr_error {
+    int code;
+    int line, col;
+    char msg[512];
+} actr_error_t;
+
 /** Human-readable message for an error code. Never returns NULL; unknown codes
  *  give "unknown error". The string is static; do not free it. */
 ACTR_EXTERN const char *actr_strerror(int err);

@@ -1,0 +1,102 @@
+/* actr/config.h — runtime.yaml: the node's configuration, parsed with libyaml
+ * into typed structures through declarative field tables.
+ *
+ * ${VAR} and ${VAR:-default} in scalar values are replaced from the
+ * environment; an unset VAR without a default is an error. Every error names
+ * FILE:LINE:COL, the key (as a dotted path, e.g. plugins[1].actors[0].count)
+ * and what was expected; unknown keys are errors with a "did you mean" for
+ * near misses. The parser is pure (no I/O besides the environment lookup) and
+ * bounded (nesting depth, sizes), so it is fuzzed directly.
+ *
+ * Sections and keys (all optional unless marked):
+ *   node:      name (1..255 bytes, default "actr"), data_dir (default "./actr-data")
+ *   scheduler: workers (0..1024, 0 = cores), batch (1..100000, default 64)
+ *   limits:    mailbox (1..2^31, default 16384)
+ *   log:       level (debug|info|warn|error, default info), format (text|json, default text)
+ *   control:   enabled (bool, default true), socket (path, default <data_dir>/control.sock)
+ *   plugins:   a list of
+ *     - path: FILE.so                       (required; relative to the config file's folder)
+ *       actors: a list of
+ *         - name: NAME                      (required; registered name, unique on the node)
+ *           type: TYPE                      (required; an actor type of a loaded plugin)
+ *           args: any YAML value            (converted to msgpack: the init args)
+ *           count: 1..10000                 (default 1; names NAME-1 .. NAME-N when > 1)
+ *           restart: permanent|transient|temporary (default permanent)
+ */
+#ifndef ACTR_CONFIG_H
+#define ACTR_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "actr/errno.h"
+#include "actr/export.h"
+#include "actr/supervisor.h"
+
+typedef enum actr_log_format { ACTR_LOG_TEXT = 0, ACTR_LOG_JSON = 1 } actr_log_format_t;
+
+/** One actor to start (from plugins[i].actors[j]). */
+typedef struct actr_actor_conf {
+    char *name;
+    char *type;
+    void *args;      /* msgpack of the `args` value; NULL/0 when absent */
+    size_t args_len;
+    uint32_t count;
+    actr_restart_t restart;
+    int line, col;   /* where the entry starts, for errors found later (e.g. unknown type) */
+} actr_actor_conf_t;
+
+/** One plugin to load (plugins[i]). */
+typedef struct actr_plugin_conf {
+    char *path;      /* resolved against the config file's folder */
+    actr_actor_conf_t *actors;
+    size_t nactors;
+    int line, col;
+} actr_plugin_conf_t;
+
+/** The whole configuration. Strings are owned by it; free with actr_config_free. */
+typedef struct actr_config {
+    char *file;        /* the file name given to the parser */
+    struct {
+        char *name;
+        char *data_dir;
+    } node;
+    struct {
+        unsigned workers;
+        unsigned batch;
+    } scheduler;
+    struct {
+        uint32_t mailbox;
+    } limits;
+    struct {
+        int level;     /* actr_log_level_t */
+        actr_log_format_t format;
+    } log;
+    struct {
+        int enabled;
+        char *socket;
+    } control;
+    actr_plugin_conf_t *plugins;
+    size_t nplugins;
+} actr_config_t;
+
+/** Look up an environment variable; returns NULL when unset. */
+typedef const char *(*actr_getenv_fn)(void *ud, const char *name);
+
+/** Parse `len` bytes of YAML (`file` names it in errors and anchors relative
+ *  plugin paths; may be NULL). `getenv_fn` NULL uses the process environment.
+ *  On success fills *out (free with actr_config_free) and returns 0; on error
+ *  returns ACTR_ECONFIG (or ACTR_ENOMEM), fills `err` (may be NULL) with
+ *  "FILE:LINE:COL: key 'path': what was expected", and leaves *out empty. */
+ACTR_EXTERN int actr_config_parse_buf(const char *buf, size_t len, const char *file,
+                                      actr_getenv_fn getenv_fn, void *ud, actr_config_t *out,
+                                      actr_error_t *err);
+
+/** Read and parse a file. Errors as actr_config_parse_buf, plus ACTR_ENOENT or
+ *  another -errno when the file cannot be read (the message names the file). */
+ACTR_EXTERN int actr_config_load(const char *path, actr_config_t *out, actr_error_t *err);
+
+/** Free what a config owns. NULL is a no-op. */
+ACTR_EXTERN void actr_config_free(actr_config_t *cfg);
+
+#endif
