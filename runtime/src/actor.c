@@ -175,6 +175,8 @@ int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int
         m->flags |= ACTR__F_COUNTED;
     }
     m->to_gen = to.gen;
+    if (ctx != NULL)
+        ctx->sent++;
     if (actr__mb_push(&a->mb, &m->node))
         actr__sched_ready(rt, ctx, a);
     return 0;
@@ -720,7 +722,12 @@ void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a)
     unsigned batch = rt->batch, n = 0, counted = 0;
     actr__node_t *node = NULL;
     ctx->cur = a;
-    while (n < batch) {
+    /* The activation's budget is `batch` units: one per message handled and
+     * one per message sent (as Erlang charges reductions for sends), so an
+     * actor that sends a burst from one handler yields after it instead of
+     * running up to `batch` such handlers in a row. */
+    ctx->sent = 0;
+    while (n + ctx->sent < batch) {
         /* relaxed: a kill request is checked at every message boundary; the
          * STOP message that accompanies it guarantees an activation happens */
         uint32_t kg = atomic_load_explicit(&a->kill_gen, memory_order_relaxed);

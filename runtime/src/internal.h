@@ -137,6 +137,7 @@ struct actr_ctx {
     actr_ref_t self;
     int is_client;
     int in_handler;
+    unsigned sent; /* messages sent in the current activation (they use its budget) */
     char exit_reason[ACTR_REASON_MAX + 1]; /* set by actr_exit */
     actr__msgcache_t cache;
 };

@@ -421,19 +421,25 @@ static int driver_spawn_one(actr_ctx_t *ctx, driver_t *d)
         return rc;
     if (d->spawned == 0)
         d->first = ref;
-    else if (ref.slot == d->first.slot) {
-        if (ref.gen == d->first.gen)
+    /* a new child in the slot of a recently dead one: the old ref must fail */
+    uint32_t kept = d->nstale < KEEP_STALE ? d->nstale : KEEP_STALE;
+    for (uint32_t k = 0; k < kept; k++) {
+        actr_ref_t old = d->stale[k];
+        if (old.slot != ref.slot)
+            continue;
+        if (ref.gen == old.gen)
             d->errors++; /* a reused slot must change generation */
         actr_msg_t *probe = NULL;
         if ((rc = actr_msg_new(ctx, T_PROBE, NULL, 0, &probe)) != 0)
             return rc;
-        if (actr_send(ctx, d->first, probe) != ACTR_ENOACTOR)
+        if (actr_send(ctx, old, probe) != ACTR_ENOACTOR)
             d->errors++;
-        if (actr_is_alive(ctx, d->first))
+        if (actr_is_alive(ctx, old))
             d->errors++;
         if (!actr_is_alive(ctx, ref))
             d->errors++;
         d->reuse_checks++;
+        break;
     }
     if (ref.slot > d->max_slot)
         d->max_slot = ref.slot;
