@@ -1,480 +1,65 @@
 /* main.c — the `actr` program: a thin command line over the public API.
  *
- *   actr version             print the library version
- *   actr run [-c FILE]       run a node configured by FILE (default ./runtime.yaml)
- *   actr help                usage
+ *   actr run [-c FILE]          run a node configured by FILE (default ./runtime.yaml)
+ *   actr check [-c FILE]        validate FILE and load its plugins without starting anything
+ *   actr plugin info FILE.so    print a plugin's descriptor
+ *   actr ctl [-c FILE | -s SOCKET] COMMAND ...   talk to a running node
+ *   actr version | help
  *
- * `run` reads the YAML config with libyaml's event API, opens a runtime with
- * the options it names, spawns the example services it lists (each registered
- * under its name), and runs the runtime in the foreground until SIGINT or
- * SIGTERM, whose handler only calls actr_stop (async-signal-safe); a second
- * signal exits at once. Every log record is one structured line on stderr.
+ * `run` and `check` share one preparation path (config, plugins, actor types,
+ * names), so whatever `check` accepts `run` starts, and every refusal happens
+ * before any actor exists: a node is never half started. Errors found before
+ * the node runs are one plain line "FILE:LINE:COL: key: what" on stderr; once
+ * the node runs, every record is one structured log line (text or JSON lines).
  *
- * The config reader here is deliberately small and strict: unknown keys, wrong
- * types and out-of-range values are errors reported as FILE:LINE:COL from the
- * YAML marks, so a typo never silently runs with a default. It knows the keys
- * of the current config only (a declarative table below); the full config
- * module replaces it later.
+ * Signals: `run` blocks SIGINT and SIGTERM before any thread exists (so every
+ * thread inherits the mask) and takes them on one thread with sigwait. The
+ * first asks the runtime to stop (actr_stop); a second exits at once. This
+ * keeps signal delivery off the runtime's threads and needs no process global.
  *
- * The program holds two process globals, both for the signal handler: the
- * runtime to stop and the count of signals seen. The library itself has none.
+ * The configured actors run as children of one root supervisor. A small
+ * watcher actor logs the "node NAME up: ..." line once the supervisor has
+ * started (and registered) every child, and monitors the supervisor: if it
+ * gives up (restart intensity reached, e.g. an actor whose init always fails)
+ * while nobody asked the node to stop, the watcher stops the node and `run`
+ * exits 1 instead of idling with nothing running.
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <yaml.h>
+#include <jansson.h>
 
 #include "actr.h"
+#include "actr/plugin.h" /* ACTR_PLUGIN_ABI_MAJOR/MINOR */
 
-#define CONF_MAX_BYTES (4u * 1024u * 1024u) /* a config file larger than this is refused */
-#define CONF_NAME_MAX 255                   /* longest node or service name (bytes) */
-#define CONF_MAX_SERVICES 1024
-#define CONF_MAX_WORKERS 4096
 #define LOG_LINE_MAX 2048
+#define NAME_MAX_LEN 255        /* longest registered name (actr_register) */
+#define MAX_ACTORS 1000000      /* bound on all configured actors (after counts) */
+#define CTL_TIMEOUT_MS 5000     /* default wait for a control reply */
+#define ROOT_INTENSITY 10       /* the root supervisor: at most 10 restarts ... */
+#define ROOT_PERIOD_MS 10000    /* ... within 10 s */
+#define DEFAULT_CONFIG "runtime.yaml"
 
-/* ---- configuration ---------------------------------------------------- */
+/* ---- logging -------------------------------------------------------------- */
 
-typedef enum svc_type { SVC_ECHO = 0, SVC_COUNTER = 1 } svc_type_t;
-
-typedef struct svc_conf {
-    char name[CONF_NAME_MAX + 1];
-    int type; /* svc_type_t */
-    size_t line, col; /* where the entry starts, for error messages */
-} svc_conf_t;
-
-typedef struct conf {
-    char node_name[CONF_NAME_MAX + 1];
-    unsigned workers;   /* 0 = one per core */
-    unsigned batch;     /* 0 = the runtime's default */
-    unsigned mailbox;   /* 0 = the runtime's default */
-    int log_level;      /* actr_log_level_t */
-    svc_conf_t *svcs;
-    size_t nsvcs;
-} conf_t;
-
-typedef enum field_kind {
-    F_SECTION,  /* a mapping of sub-fields */
-    F_STRING,   /* a non-empty string of at most CONF_NAME_MAX bytes, into char[] */
-    F_UINT,     /* a plain decimal integer in [min, max], into unsigned */
-    F_ENUM,     /* one of the names in `names`, its index into int */
-    F_SERVICES  /* the list of services */
-} field_kind_t;
-
-/* One key of a mapping: its type, where its value goes (offset from the
- * mapping's base struct), and its limits. */
-typedef struct field {
-    const char *key;
-    field_kind_t kind;
-    size_t off;
-    unsigned long long min, max;
-    const char *const *names;     /* F_ENUM: NULL-terminated */
-    const struct field *sub;      /* F_SECTION: NULL-key-terminated */
-    int required;
-} field_t;
-
-static const char *const level_names[] = {"debug", "info", "warn", "error", NULL};
-static const char *const svc_type_names[] = {"echo", "counter", NULL};
-
-static const field_t node_fields[] = {
-    {.key = "name", .kind = F_STRING, .off = offsetof(conf_t, node_name)},
-    {0}};
-static const field_t scheduler_fields[] = {
-    {.key = "workers", .kind = F_UINT, .off = offsetof(conf_t, workers), .min = 0,
-     .max = CONF_MAX_WORKERS},
-    {.key = "batch", .kind = F_UINT, .off = offsetof(conf_t, batch), .min = 1, .max = 100000},
-    {0}};
-static const field_t limits_fields[] = {
-    {.key = "mailbox", .kind = F_UINT, .off = offsetof(conf_t, mailbox), .min = 1,
-     .max = UINT32_MAX},
-    {0}};
-static const field_t log_fields[] = {
-    {.key = "level", .kind = F_ENUM, .off = offsetof(conf_t, log_level), .names = level_names},
-    {0}};
-static const field_t root_fields[] = {
-    {.key = "node", .kind = F_SECTION, .sub = node_fields},
-    {.key = "scheduler", .kind = F_SECTION, .sub = scheduler_fields},
-    {.key = "limits", .kind = F_SECTION, .sub = limits_fields},
-    {.key = "log", .kind = F_SECTION, .sub = log_fields},
-    {.key = "services", .kind = F_SERVICES},
-    {0}};
-static const field_t service_fields[] = {
-    {.key = "name", .kind = F_STRING, .off = offsetof(svc_conf_t, name), .required = 1},
-    {.key = "type", .kind = F_ENUM, .off = offsetof(svc_conf_t, type), .names = svc_type_names,
-     .required = 1},
-    {0}};
-
-typedef struct parser {
-    yaml_parser_t yp;
-    yaml_event_t ev; /* the current event, valid when have_ev */
-    int have_ev;
-    const char *file;
-    char *err; /* caller's buffer for the one error message */
-    size_t errlen;
-} parser_t;
-
-static void conf_init(conf_t *c)
-{
-    memset(c, 0, sizeof(*c));
-    snprintf(c->node_name, sizeof(c->node_name), "%s", "actr");
-    c->log_level = ACTR_LOG_INFO;
-}
-
-static void conf_free(conf_t *c)
-{
-    free(c->svcs);
-    c->svcs = NULL;
-    c->nsvcs = 0;
-}
-
-static int fail_at(parser_t *p, yaml_mark_t m, const char *fmt, ...) ACTR_PRINTF(3, 4);
-static int fail_at(parser_t *p, yaml_mark_t m, const char *fmt, ...)
-{
-    va_list ap;
-    int n = snprintf(p->err, p->errlen, "%s:%zu:%zu: ", p->file, m.line + 1, m.column + 1);
-    if (n >= 0 && (size_t)n < p->errlen) {
-        va_start(ap, fmt);
-        vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-/* Advance to the next event; a syntax error is reported with its position. */
-static int next(parser_t *p)
-{
-    if (p->have_ev)
-        yaml_event_delete(&p->ev);
-    p->have_ev = 0;
-    if (!yaml_parser_parse(&p->yp, &p->ev)) {
-        const char *problem = p->yp.problem ? p->yp.problem : "malformed input";
-        if (p->yp.context != NULL)
-            return fail_at(p, p->yp.problem_mark, "YAML syntax error: %s %s", problem,
-                           p->yp.context);
-        return fail_at(p, p->yp.problem_mark, "YAML syntax error: %s", problem);
-    }
-    p->have_ev = 1;
-    if (p->ev.type == YAML_ALIAS_EVENT)
-        return fail_at(p, p->ev.start_mark, "YAML aliases are not supported in this file");
-    return 0;
-}
-
-static const char *scalar(const parser_t *p) { return (const char *)p->ev.data.scalar.value; }
-
-/* A plain empty, "~" or "null" scalar: a key given with no value. */
-static int is_null(const parser_t *p)
-{
-    const char *s = scalar(p);
-    return p->ev.type == YAML_SCALAR_EVENT && p->ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
-           (s[0] == '\0' || strcmp(s, "~") == 0 || strcmp(s, "null") == 0 ||
-            strcmp(s, "Null") == 0 || strcmp(s, "NULL") == 0);
-}
-
-static const char *event_noun(const parser_t *p)
-{
-    switch (p->ev.type) {
-    case YAML_MAPPING_START_EVENT:
-        return "a mapping";
-    case YAML_SEQUENCE_START_EVENT:
-        return "a list";
-    case YAML_SCALAR_EVENT:
-        return is_null(p) ? "nothing" : "a scalar";
-    default:
-        return "something else";
-    }
-}
-
-static void list_keys(const field_t *fields, char *out, size_t cap)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (; fields->key != NULL; fields++) {
-        int n = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", fields->key);
-        if (n < 0 || (size_t)n >= cap - used)
-            return;
-        used += (size_t)n;
-    }
-}
-
-static void list_names(const char *const *names, char *out, size_t cap)
-{
-    size_t used = 0;
-    out[0] = '\0';
-    for (; *names != NULL; names++) {
-        int n = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", *names);
-        if (n < 0 || (size_t)n >= cap - used)
-            return;
-        used += (size_t)n;
-    }
-}
-
-static int parse_map(parser_t *p, const field_t *fields, void *base, const char *prefix);
-
-/* Parse the value of `f` (the current event) into base. */
-static int parse_value(parser_t *p, const field_t *f, void *base, const char *path)
-{
-    char *dst = (char *)base + f->off;
-    char expect[256];
-
-    switch (f->kind) {
-    case F_SECTION:
-        if (is_null(p))
-            return 0;
-        if (p->ev.type != YAML_MAPPING_START_EVENT)
-            return fail_at(p, p->ev.start_mark, "key '%s': expected a mapping, got %s", path,
-                           event_noun(p));
-        return parse_map(p, f->sub, base, path);
-
-    case F_STRING: {
-        size_t len;
-        if (p->ev.type != YAML_SCALAR_EVENT || is_null(p))
-            return fail_at(p, p->ev.start_mark, "key '%s': expected a string, got %s", path,
-                           event_noun(p));
-        len = p->ev.data.scalar.length;
-        if (len == 0 || len > CONF_NAME_MAX || memchr(scalar(p), '\0', len) != NULL)
-            return fail_at(p, p->ev.start_mark,
-                           "key '%s': expected a string of 1..%d bytes, got %zu bytes", path,
-                           CONF_NAME_MAX, len);
-        memcpy(dst, scalar(p), len);
-        dst[len] = '\0';
-        return 0;
-    }
-
-    case F_UINT: {
-        const char *s = scalar(p), *q;
-        unsigned long long v = 0;
-        int overflow = 0;
-        if (p->ev.type != YAML_SCALAR_EVENT || is_null(p) ||
-            p->ev.data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-            return fail_at(p, p->ev.start_mark,
-                           "key '%s': expected an integer in %llu..%llu, got %s", path, f->min,
-                           f->max, p->ev.type == YAML_SCALAR_EVENT && !is_null(p)
-                                       ? "a quoted string"
-                                       : event_noun(p));
-        q = s[0] == '+' ? s + 1 : s;
-        if (*q == '\0' || strspn(q, "0123456789") != strlen(q)) {
-            if (s[0] == '-' && s[1] != '\0' && strspn(s + 1, "0123456789") == strlen(s + 1))
-                return fail_at(p, p->ev.start_mark,
-                               "key '%s': value %s out of range (%llu..%llu)", path, s, f->min,
-                               f->max);
-            return fail_at(p, p->ev.start_mark,
-                           "key '%s': expected an integer in %llu..%llu, got '%s'", path, f->min,
-                           f->max, s);
-        }
-        for (; *q; q++) {
-            unsigned d = (unsigned)(*q - '0');
-            if (v > (ULLONG_MAX - d) / 10u)
-                overflow = 1;
-            else
-                v = v * 10u + d;
-        }
-        if (overflow || v < f->min || v > f->max)
-            return fail_at(p, p->ev.start_mark, "key '%s': value %s out of range (%llu..%llu)",
-                           path, s, f->min, f->max);
-        *(unsigned *)(void *)dst = (unsigned)v;
-        return 0;
-    }
-
-    case F_ENUM: {
-        size_t i;
-        list_names(f->names, expect, sizeof(expect));
-        if (p->ev.type != YAML_SCALAR_EVENT || is_null(p))
-            return fail_at(p, p->ev.start_mark, "key '%s': expected one of: %s; got %s", path,
-                           expect, event_noun(p));
-        for (i = 0; f->names[i] != NULL; i++) {
-            if (strcmp(scalar(p), f->names[i]) == 0) {
-                *(int *)(void *)dst = (int)i;
-                return 0;
-            }
-        }
-        return fail_at(p, p->ev.start_mark, "key '%s': expected one of: %s; got '%s'", path,
-                       expect, scalar(p));
-    }
-
-    case F_SERVICES: {
-        conf_t *c = base;
-        if (is_null(p))
-            return 0;
-        if (p->ev.type != YAML_SEQUENCE_START_EVENT)
-            return fail_at(p, p->ev.start_mark,
-                           "key '%s': expected a list of {name, type}, got %s", path,
-                           event_noun(p));
-        for (;;) {
-            char item_path[160];
-            svc_conf_t *s;
-            size_t i;
-            if (next(p) != 0)
-                return -1;
-            if (p->ev.type == YAML_SEQUENCE_END_EVENT)
-                return 0;
-            snprintf(item_path, sizeof(item_path), "%s[%zu]", path, c->nsvcs);
-            if (p->ev.type != YAML_MAPPING_START_EVENT)
-                return fail_at(p, p->ev.start_mark,
-                               "key '%s': expected a mapping {name, type}, got %s", item_path,
-                               event_noun(p));
-            if (c->nsvcs == CONF_MAX_SERVICES)
-                return fail_at(p, p->ev.start_mark, "key '%s': more than %d services",
-                               path, CONF_MAX_SERVICES);
-            s = realloc(c->svcs, (c->nsvcs + 1) * sizeof(*s));
-            if (s == NULL)
-                return fail_at(p, p->ev.start_mark, "out of memory");
-            c->svcs = s;
-            s = &c->svcs[c->nsvcs++];
-            memset(s, 0, sizeof(*s));
-            s->line = p->ev.start_mark.line + 1;
-            s->col = p->ev.start_mark.column + 1;
-            if (parse_map(p, service_fields, s, item_path) != 0)
-                return -1;
-            for (i = 0; i + 1 < c->nsvcs; i++) {
-                if (strcmp(c->svcs[i].name, s->name) == 0) {
-                    yaml_mark_t m = {0, s->line - 1, s->col - 1};
-                    return fail_at(p, m,
-                                   "key '%s.name': service name '%s' is already used by "
-                                   "%s[%zu]",
-                                   item_path, s->name, path, i);
-                }
-            }
-        }
-    }
-    }
-    return fail_at(p, p->ev.start_mark, "key '%s': internal error: unknown field kind", path);
-}
-
-/* The current event is a MAPPING_START; parse up to its MAPPING_END. */
-static int parse_map(parser_t *p, const field_t *fields, void *base, const char *prefix)
-{
-    yaml_mark_t start = p->ev.start_mark;
-    uint32_t seen = 0;
-    size_t i;
-
-    for (;;) {
-        char path[128], expect[256];
-        const field_t *f;
-        size_t idx;
-
-        if (next(p) != 0)
-            return -1;
-        if (p->ev.type == YAML_MAPPING_END_EVENT)
-            break;
-        if (p->ev.type != YAML_SCALAR_EVENT)
-            return fail_at(p, p->ev.start_mark, "in '%s': keys must be plain strings, got %s",
-                           prefix[0] ? prefix : "(top level)", event_noun(p));
-        snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] ? "." : "", scalar(p));
-        for (f = fields; f->key != NULL && strcmp(f->key, scalar(p)) != 0; f++)
-            ;
-        if (f->key == NULL) {
-            list_keys(fields, expect, sizeof(expect));
-            return fail_at(p, p->ev.start_mark, "key '%s': unknown key (expected one of: %s)",
-                           path, expect);
-        }
-        idx = (size_t)(f - fields);
-        if (seen & (1u << idx))
-            return fail_at(p, p->ev.start_mark, "key '%s': duplicate key", path);
-        seen |= 1u << idx;
-        if (next(p) != 0 || parse_value(p, f, base, path) != 0)
-            return -1;
-    }
-    for (i = 0; fields[i].key != NULL; i++) {
-        if (fields[i].required && !(seen & (1u << i)))
-            return fail_at(p, start, "key '%s': missing required key '%s'", prefix,
-                           fields[i].key);
-    }
-    return 0;
-}
-
-/* Parse a whole config document held in buf. `file` names it in errors. */
-static int conf_parse(const char *file, const char *buf, size_t len, conf_t *c, char *err,
-                      size_t errlen)
-{
-    parser_t p;
-    int rc = -1;
-
-    memset(&p, 0, sizeof(p));
-    p.file = file;
-    p.err = err;
-    p.errlen = errlen;
-    if (!yaml_parser_initialize(&p.yp)) {
-        snprintf(err, errlen, "%s: cannot initialise the YAML parser", file);
-        return -1;
-    }
-    yaml_parser_set_input_string(&p.yp, (const unsigned char *)buf, len);
-
-    if (next(&p) != 0) /* STREAM_START */
-        goto out;
-    if (next(&p) != 0)
-        goto out;
-    if (p.ev.type == YAML_STREAM_END_EVENT) { /* empty file: all defaults */
-        rc = 0;
-        goto out;
-    }
-    if (next(&p) != 0) /* past DOCUMENT_START: the root node */
-        goto out;
-    if (p.ev.type == YAML_MAPPING_START_EVENT) {
-        if (parse_map(&p, root_fields, c, "") != 0)
-            goto out;
-    } else if (!is_null(&p)) {
-        fail_at(&p, p.ev.start_mark, "the top level must be a mapping, got %s", event_noun(&p));
-        goto out;
-    }
-    if (next(&p) != 0) /* DOCUMENT_END */
-        goto out;
-    if (next(&p) != 0)
-        goto out;
-    if (p.ev.type != YAML_STREAM_END_EVENT) {
-        fail_at(&p, p.ev.start_mark, "only one YAML document is allowed");
-        goto out;
-    }
-    rc = 0;
-out:
-    if (p.have_ev)
-        yaml_event_delete(&p.ev);
-    yaml_parser_delete(&p.yp);
-    return rc;
-}
-
-/* Read and parse a config file. On error, err holds one line naming the file. */
-static int conf_load(const char *file, conf_t *c, char *err, size_t errlen)
-{
-    FILE *f = fopen(file, "rb");
-    char *buf;
-    size_t len;
-    int rc;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
-        return -1;
-    }
-    buf = malloc(CONF_MAX_BYTES + 1);
-    if (buf == NULL) {
-        fclose(f);
-        snprintf(err, errlen, "%s: out of memory", file);
-        return -1;
-    }
-    len = fread(buf, 1, CONF_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s: read error: %s", file, strerror(errno));
-        rc = -1;
-    } else if (len > CONF_MAX_BYTES) {
-        snprintf(err, errlen, "%s: larger than %u bytes", file, CONF_MAX_BYTES);
-        rc = -1;
-    } else {
-        rc = conf_parse(file, buf, len, c, err, errlen);
-    }
-    fclose(f);
-    free(buf);
-    return rc;
-}
-
-/* ---- logging ------------------------------------------------------------ */
+typedef struct logger {
+    actr_log_level_t level;
+    actr_log_format_t format;
+} logger_t;
 
 static const char *level_name(actr_log_level_t level)
 {
@@ -492,164 +77,240 @@ static const char *level_name(actr_log_level_t level)
     }
 }
 
-/* The runtime's log sink, also used for the program's own lines:
- *   time=2025-01-02T03:04:05.678Z level=info actor=3.1 msg="..."
- * Called from any thread: the line is built on the stack and written with one
- * write(2), so concurrent lines never interleave. */
-static void log_sink(void *ud, actr_log_level_t level, actr_ref_t actor, const char *line)
+/* UTC with milliseconds: 2025-01-02T03:04:05.678Z */
+static void format_time(char *buf, size_t cap)
 {
-    char out[LOG_LINE_MAX];
     struct timespec ts;
     struct tm tm;
     size_t n;
-    const char *s;
-
-    (void)ud;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    n = strftime(out, sizeof(out), "time=%Y-%m-%dT%H:%M:%S", &tm);
-    n += (size_t)snprintf(out + n, sizeof(out) - n, ".%03ldZ level=%s", ts.tv_nsec / 1000000L,
-                          level_name(level));
-    if (!actr_ref_is_none(actor))
-        n += (size_t)snprintf(out + n, sizeof(out) - n, " actor=%" PRIu32 ".%" PRIu32,
-                              actor.slot, actor.gen);
-    n += (size_t)snprintf(out + n, sizeof(out) - n, " msg=\"");
-    /* Quote the message (logfmt): escape quotes, backslashes and controls. */
-    for (s = line ? line : ""; *s && n + 8 < sizeof(out); s++) {
+    n = strftime(buf, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(buf + n, cap - n, ".%03ldZ", ts.tv_nsec / 1000000L);
+}
+
+static void write_all(const char *s, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere left to report it */
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+/* Append `s` quoted logfmt-style: quotes, backslashes and controls escaped.
+ * Stops (and marks the cut with "...") when fewer than 8 bytes remain. */
+static size_t append_escaped(char *out, size_t n, size_t cap, const char *s)
+{
+    for (; *s != '\0'; s++) {
         unsigned char ch = (unsigned char)*s;
+        if (n + 8 >= cap) {
+            memcpy(out + n, "...", 3);
+            return n + 3;
+        }
         if (ch == '"' || ch == '\\') {
             out[n++] = '\\';
             out[n++] = (char)ch;
         } else if (ch == '\n') {
             out[n++] = '\\';
             out[n++] = 'n';
+        } else if (ch == '\r') {
+            out[n++] = '\\';
+            out[n++] = 'r';
+        } else if (ch == '\t') {
+            out[n++] = '\\';
+            out[n++] = 't';
         } else if (ch < 0x20 || ch == 0x7f) {
-            n += (size_t)snprintf(out + n, sizeof(out) - n, "\\x%02x", ch);
+            n += (size_t)snprintf(out + n, cap - n, "\\x%02x", ch);
         } else {
             out[n++] = (char)ch;
         }
     }
-    if (*s) { /* truncated: say so */
-        memcpy(out + n - 3, "...", 3);
-    }
-    out[n++] = '"';
-    out[n++] = '\n';
-    if (write(STDERR_FILENO, out, n) < 0) {
-        /* Nowhere left to report it. */
-    }
+    return n;
 }
 
-static actr_log_level_t prog_level = ACTR_LOG_INFO;
+/* A JSON string for `s`; bytes that are not valid UTF-8 become '?'. */
+static json_t *json_text(const char *s)
+{
+    json_t *j = json_string(s);
+    char *copy;
+    if (j != NULL)
+        return j;
+    copy = strdup(s);
+    if (copy == NULL)
+        return NULL;
+    for (char *p = copy; *p; p++)
+        if ((unsigned char)*p >= 0x80)
+            *p = '?';
+    j = json_string(copy);
+    free(copy);
+    return j;
+}
 
-static void plog(actr_log_level_t level, const char *fmt, ...) ACTR_PRINTF(2, 3);
-static void plog(actr_log_level_t level, const char *fmt, ...)
+static int log_json(const char *when, actr_log_level_t level, const char *actor,
+                    const char *line)
+{
+    json_t *o = json_object();
+    char *text;
+    size_t len;
+    if (o == NULL)
+        return -1;
+    json_object_set_new(o, "time", json_string(when));
+    json_object_set_new(o, "level", json_string(level_name(level)));
+    json_object_set_new(o, "actor", actor ? json_string(actor) : json_null());
+    json_object_set_new(o, "msg", json_text(line));
+    text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (text == NULL)
+        return -1;
+    len = strlen(text);
+    text[len] = '\n'; /* json_dumps's NUL becomes the newline: one write per line */
+    write_all(text, len + 1);
+    free(text);
+    return 0;
+}
+
+/* The runtime's log sink, also used for the program's own records. Called from
+ * any thread: each record is built privately and written with one write(2), so
+ * concurrent lines never interleave.
+ *   text: 2025-01-02T03:04:05.678Z level=info actor=3.1 msg="..."   (actor=- for none)
+ *   json: {"time":"...","level":"info","actor":"3.1","msg":"..."}   ("actor":null) */
+static void log_sink(void *ud, actr_log_level_t level, actr_ref_t actor, const char *line)
+{
+    const logger_t *lg = ud;
+    char when[40], who[32], out[LOG_LINE_MAX];
+    size_t n;
+
+    if (line == NULL)
+        line = "";
+    format_time(when, sizeof(when));
+    snprintf(who, sizeof(who), "%" PRIu32 ".%" PRIu32, actor.slot, actor.gen);
+    if (lg != NULL && lg->format == ACTR_LOG_JSON &&
+        log_json(when, level, actr_ref_is_none(actor) ? NULL : who, line) == 0)
+        return;
+    n = (size_t)snprintf(out, sizeof(out), "%s level=%s actor=%s msg=\"", when, level_name(level),
+                         actr_ref_is_none(actor) ? "-" : who);
+    n = append_escaped(out, n, sizeof(out) - 2, line);
+    out[n++] = '"';
+    out[n++] = '\n';
+    write_all(out, n);
+}
+
+static void plog(const logger_t *lg, actr_log_level_t level, const char *fmt, ...)
+    ACTR_PRINTF(3, 4);
+static void plog(const logger_t *lg, actr_log_level_t level, const char *fmt, ...)
 {
     char line[LOG_LINE_MAX];
     va_list ap;
-    if (level < prog_level)
+    if (level < lg->level)
         return;
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    log_sink(NULL, level, ACTR_REF_NONE, line);
+    log_sink((void *)lg, level, ACTR_REF_NONE, line);
 }
 
-/* ---- example services --------------------------------------------------- */
+/* ---- small helpers -------------------------------------------------------- */
 
-/* echo: answers every request with a copy of it (same type, same payload).
- * Plain sends and system messages are ignored. */
-static int echo_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+/* Parse a decimal in [min, max]. Returns 0 or -1. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
-    actr_msg_t *reply;
-    int rc;
-
-    (void)state;
-    if (!actr_msg_is_request(msg))
-        return 0;
-    rc = actr_msg_dup(ctx, msg, &reply);
-    if (rc != 0) {
-        actr_log(ctx, ACTR_LOG_WARN, "echo: cannot copy a request: %s", actr_strerror(rc));
-        return 0;
-    }
-    rc = actr_reply(ctx, msg, reply);
-    if (rc != 0 && rc != ACTR_ENOACTOR)
-        actr_log(ctx, ACTR_LOG_WARN, "echo: reply failed: %s", actr_strerror(rc));
+    char *end;
+    unsigned long long v;
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
     return 0;
 }
 
-typedef struct counter_state {
-    int64_t total;
-} counter_state_t;
-
-/* counter: a request whose payload is one msgpack integer adds it to the
- * total; an empty request only reads it. The reply is the new total, or
- * {"error": "..."} for a payload that is not an integer or would overflow. */
-static int counter_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+/* mkdir -p, mode 0755 for what it creates. Returns 0 or -errno. */
+static int mkdir_p(const char *path)
 {
-    counter_state_t *st = state;
-    actr_msg_t *reply = NULL;
-    const char *problem = NULL;
-    int64_t n = 0, sum;
-    size_t len = 0;
-    int rc;
-
-    if (!actr_msg_is_request(msg))
-        return 0;
-    (void)actr_msg_data(msg, &len);
-    if (len > 0 && actr_msg_unpack(msg, "I", &n) != 0)
-        problem = "counter: the payload must be one msgpack integer";
-    else if (__builtin_add_overflow(st->total, n, &sum))
-        problem = "counter: the total would overflow";
-    else
-        st->total = sum;
-
-    if (problem != NULL)
-        rc = actr_msg_pack(ctx, actr_msg_type(msg), &reply, "{s:s}", "error", problem);
-    else
-        rc = actr_msg_pack(ctx, actr_msg_type(msg), &reply, "I", st->total);
-    if (rc != 0) {
-        actr_log(ctx, ACTR_LOG_WARN, "counter: cannot build a reply: %s", actr_strerror(rc));
-        return 0;
+    char buf[PATH_MAX];
+    struct stat st;
+    size_t len = strlen(path);
+    if (len == 0)
+        return -ENOENT;
+    if (len >= sizeof(buf))
+        return -ENAMETOOLONG;
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return -errno;
+            *p = c;
+            if (c == '\0')
+                break;
+        }
     }
-    rc = actr_reply(ctx, msg, reply);
-    if (rc != 0 && rc != ACTR_ENOACTOR)
-        actr_log(ctx, ACTR_LOG_WARN, "counter: reply failed: %s", actr_strerror(rc));
-    return 0;
+    if (stat(path, &st) != 0)
+        return -errno;
+    return S_ISDIR(st.st_mode) ? 0 : -ENOTDIR;
 }
 
-static const actr_behavior_t echo_behavior = {
-    .size = sizeof(actr_behavior_t),
-    .name = "echo",
-    .receive = echo_receive,
-};
-
-static const actr_behavior_t counter_behavior = {
-    .size = sizeof(actr_behavior_t),
-    .name = "counter",
-    .state_size = sizeof(counter_state_t),
-    .receive = counter_receive,
-};
-
-static const actr_behavior_t *const svc_behaviors[] = {&echo_behavior, &counter_behavior};
-
-/* ---- commands ------------------------------------------------------------ */
-
-static actr_t *volatile signal_rt;           /* the runtime the handler stops */
-static volatile sig_atomic_t signals_seen;   /* SIGINT/SIGTERM received so far */
-
-static void on_stop_signal(int sig)
+/* Reason text for an ACTR_E* code that may mirror an errno. */
+static const char *reason_of(int rc)
 {
-    static const char msg[] = "actr: second signal, exiting now\n";
-    (void)sig;
-    if (signals_seen++ == 0) {
-        if (signal_rt != NULL)
-            actr_stop(signal_rt); /* async-signal-safe by contract */
-        return;
+    if (rc < 0 && rc > -4000)
+        return strerror(-rc);
+    return actr_strerror(rc);
+}
+
+/* Levenshtein distance, capped: enough for a "did you mean". */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b), prev[65], cur[65];
+    if (la > 64 || lb > 64)
+        return SIZE_MAX;
+    for (size_t j = 0; j <= lb; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t sub = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            size_t del = prev[j] + 1, ins = cur[j - 1] + 1;
+            cur[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+        }
+        memcpy(prev, cur, (lb + 1) * sizeof(size_t));
     }
-    if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
-        /* exiting anyway */
+    return prev[lb];
+}
+
+/* The control socket path of a config: control.socket or <data_dir>/control.sock. */
+static void socket_path(const actr_config_t *cfg, char *buf, size_t cap)
+{
+    if (cfg->control.socket != NULL && cfg->control.socket[0] != '\0')
+        snprintf(buf, cap, "%s", cfg->control.socket);
+    else
+        snprintf(buf, cap, "%s/control.sock", cfg->node.data_dir ? cfg->node.data_dir : ".");
+}
+
+/* Parse -c FILE / --config FILE / --config=FILE. Returns 1 if argv[*i] was one
+ * (advancing *i), 0 if not, -1 for -c without a value. */
+static int config_opt(int argc, char **argv, int *i, const char **file)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) {
+        if (*i + 1 >= argc)
+            return -1;
+        *file = argv[++*i];
+        return 1;
     }
-    _exit(1);
+    if (strncmp(a, "--config=", 9) == 0) {
+        *file = a + 9;
+        return 1;
+    }
+    return 0;
 }
 
 static void usage(void)
@@ -658,142 +319,940 @@ static void usage(void)
             "usage: actr <command> [options]\n"
             "\n"
             "commands:\n"
-            "  run [-c FILE]   run a node: open a runtime configured by FILE\n"
-            "                  (default ./runtime.yaml), start the services it lists, and\n"
-            "                  run until SIGINT or SIGTERM\n"
-            "  version         print the version\n"
-            "  help            print this help\n");
+            "  run [-c FILE]             run a node configured by FILE (default ./runtime.yaml)\n"
+            "                            until SIGINT or SIGTERM\n"
+            "  check [-c FILE]           validate FILE and load its plugins without starting\n"
+            "                            anything\n"
+            "  plugin info FILE.so       print a plugin's descriptor\n"
+            "  ctl [-c FILE | -s SOCKET] COMMAND\n"
+            "                            talk to a running node over its control socket:\n"
+            "      actors                    list the actors (REF NAME TYPE MAILBOX HANDLED)\n"
+            "      plugins                   list the plugins (NAME VERSION ACTORS TYPES PATH)\n"
+            "      call NAME JSON [--type N] [--timeout MS]\n"
+            "                                send JSON to the actor NAME as a request and\n"
+            "                                print its reply as JSON\n"
+            "      raw JSON                  send one raw request line, print the reply line\n"
+            "  version                   print the version\n"
+            "  help                      print this help\n");
 }
 
-static int cmd_run(int argc, char **argv)
-{
-    const char *file = "runtime.yaml";
-    char err[1024], list[1024];
-    actr_options_t opts;
-    actr_ctx_t *client = NULL;
-    actr_t *rt = NULL;
-    struct sigaction sa;
-    size_t used = 0, i;
-    unsigned workers;
-    conf_t c;
-    int i_arg, rc;
+/* ---- preparing a node (shared by run and check) -------------------------- */
 
-    for (i_arg = 0; i_arg < argc; i_arg++) {
-        const char *a = argv[i_arg];
-        if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) && i_arg + 1 < argc) {
-            file = argv[++i_arg];
-        } else if (strncmp(a, "--config=", 9) == 0) {
-            file = a + 9;
+/* One actor to start, after count expansion. */
+typedef struct planned {
+    char *name;                   /* NAME, or NAME-k when count > 1 */
+    const actr_actor_conf_t *conf;
+    size_t plugin, actor;         /* its plugins[i].actors[j] */
+    const actr_behavior_t *beh;
+} planned_t;
+
+typedef struct node {
+    const char *file;
+    actr_config_t cfg;
+    logger_t log;
+    actr_t *rt;
+    planned_t *plan;
+    size_t nplan;
+    char socket[PATH_MAX];
+    char up_line[PATH_MAX + 512]; /* "node NAME up: ...", logged by the watcher */
+    /* run only: the signal thread and the root supervisor's watcher */
+    pthread_mutex_t sig_mu;       /* held by the signal thread around actr_stop */
+    int sig_live;                 /* under sig_mu: rt may be stopped by a signal */
+    atomic_int stopping;          /* a stop was asked for (signal or watcher) */
+    atomic_int failed;            /* the root supervisor gave up */
+    sigset_t sigs;
+} node_t;
+
+typedef struct type_list {
+    char **names;
+    size_t n, cap;
+} type_list_t;
+
+static void collect_types(void *ud, const actr_plugin_info_t *info)
+{
+    type_list_t *tl = ud;
+    for (uint32_t i = 0; i < info->ntypes; i++) {
+        if (tl->n == tl->cap) {
+            size_t cap = tl->cap ? tl->cap * 2 : 16;
+            char **p = realloc(tl->names, cap * sizeof(*p));
+            if (p == NULL)
+                return;
+            tl->names = p;
+            tl->cap = cap;
+        }
+        tl->names[tl->n] = strdup(info->types[i]);
+        if (tl->names[tl->n] != NULL)
+            tl->n++;
+    }
+}
+
+static void unknown_type(const node_t *nd, size_t pi, size_t ai, const actr_actor_conf_t *ac)
+{
+    type_list_t tl = {0};
+    char known[256] = "";
+    const char *best = NULL;
+    size_t best_d = SIZE_MAX, used = 0;
+
+    (void)actr_plugin_list(nd->rt, collect_types, &tl);
+    for (size_t i = 0; i < tl.n; i++) {
+        size_t d = edit_distance(ac->type, tl.names[i]);
+        int w = snprintf(known + used, sizeof(known) - used, "%s%s", i ? ", " : "", tl.names[i]);
+        if (w > 0 && (size_t)w < sizeof(known) - used)
+            used += (size_t)w;
+        if (d < best_d) {
+            best_d = d;
+            best = tl.names[i];
+        }
+    }
+    if (best != NULL && best_d <= 2 && best_d < strlen(ac->type))
+        fprintf(stderr,
+                "%s:%d:%d: key 'plugins[%zu].actors[%zu].type': unknown actor type '%s'; did you "
+                "mean '%s'?\n",
+                nd->file, ac->line, ac->col, pi, ai, ac->type, best);
+    else
+        fprintf(stderr,
+                "%s:%d:%d: key 'plugins[%zu].actors[%zu].type': unknown actor type '%s' (the "
+                "loaded plugins define: %s)\n",
+                nd->file, ac->line, ac->col, pi, ai, ac->type, tl.n ? known : "no types");
+    for (size_t i = 0; i < tl.n; i++)
+        free(tl.names[i]);
+    free(tl.names);
+}
+
+static int cmp_planned_name(const void *a, const void *b)
+{
+    const planned_t *x = *(const planned_t *const *)a, *y = *(const planned_t *const *)b;
+    int c = strcmp(x->name, y->name);
+    if (c != 0)
+        return c;
+    return x < y ? -1 : x > y;
+}
+
+static void plan_free(node_t *nd)
+{
+    for (size_t i = 0; i < nd->nplan; i++)
+        free(nd->plan[i].name);
+    free(nd->plan);
+    nd->plan = NULL;
+    nd->nplan = 0;
+}
+
+/* Expand counts into names and check them: each fits a registered name and no
+ * two are equal. Prints the one-line error and returns -1 on a problem. */
+static int plan_actors(node_t *nd)
+{
+    const actr_config_t *c = &nd->cfg;
+    size_t total = 0, k = 0;
+    planned_t **sorted;
+
+    for (size_t i = 0; i < c->nplugins; i++) {
+        for (size_t j = 0; j < c->plugins[i].nactors; j++) {
+            const actr_actor_conf_t *ac = &c->plugins[i].actors[j];
+            total += ac->count ? ac->count : 1;
+            if (total > MAX_ACTORS) {
+                fprintf(stderr,
+                        "%s:%d:%d: key 'plugins[%zu].actors[%zu].count': the configured actors "
+                        "add up to more than %d\n",
+                        nd->file, ac->line, ac->col, i, j, MAX_ACTORS);
+                return -1;
+            }
+        }
+    }
+    nd->plan = calloc(total ? total : 1, sizeof(*nd->plan));
+    if (nd->plan == NULL) {
+        fprintf(stderr, "%s: out of memory\n", nd->file);
+        return -1;
+    }
+    for (size_t i = 0; i < c->nplugins; i++) {
+        for (size_t j = 0; j < c->plugins[i].nactors; j++) {
+            const actr_actor_conf_t *ac = &c->plugins[i].actors[j];
+            uint32_t count = ac->count ? ac->count : 1;
+            for (uint32_t n = 1; n <= count; n++) {
+                planned_t *p = &nd->plan[k];
+                size_t len = strlen(ac->name) + (count > 1 ? 12 : 0) + 1;
+                p->name = malloc(len);
+                if (p->name == NULL) {
+                    fprintf(stderr, "%s: out of memory\n", nd->file);
+                    return -1;
+                }
+                if (count > 1)
+                    snprintf(p->name, len, "%s-%" PRIu32, ac->name, n);
+                else
+                    snprintf(p->name, len, "%s", ac->name);
+                p->conf = ac;
+                p->plugin = i;
+                p->actor = j;
+                nd->nplan = ++k;
+                if (strlen(p->name) == 0 || strlen(p->name) > NAME_MAX_LEN) {
+                    fprintf(stderr,
+                            "%s:%d:%d: key 'plugins[%zu].actors[%zu].name': the actor name '%s' "
+                            "must be 1..%d bytes\n",
+                            nd->file, ac->line, ac->col, i, j, p->name, NAME_MAX_LEN);
+                    return -1;
+                }
+            }
+        }
+    }
+    /* Duplicates: sort by name (ties in plan order), report the later entry. */
+    sorted = malloc((total ? total : 1) * sizeof(*sorted));
+    if (sorted == NULL) {
+        fprintf(stderr, "%s: out of memory\n", nd->file);
+        return -1;
+    }
+    for (size_t i = 0; i < total; i++)
+        sorted[i] = &nd->plan[i];
+    qsort(sorted, total, sizeof(*sorted), cmp_planned_name);
+    for (size_t i = 0; i + 1 < total; i++) {
+        const planned_t *a = sorted[i], *b = sorted[i + 1];
+        if (strcmp(a->name, b->name) != 0)
+            continue;
+        if (a->conf == b->conf) /* impossible: a count never repeats a suffix */
+            continue;
+        fprintf(stderr,
+                "%s:%d:%d: key 'plugins[%zu].actors[%zu].name': the actor name '%s' is already "
+                "used by plugins[%zu].actors[%zu] (line %d); names must be unique on the node\n",
+                nd->file, b->conf->line, b->conf->col, b->plugin, b->actor, b->name, a->plugin,
+                a->actor, a->conf->line);
+        free(sorted);
+        return -1;
+    }
+    free(sorted);
+    return 0;
+}
+
+/* Load every plugin into nd->rt (not started), then check every actor's type
+ * and name. Prints one line and returns -1 on the first problem. */
+static int prepare(node_t *nd)
+{
+    const actr_config_t *c = &nd->cfg;
+
+    for (size_t i = 0; i < c->nplugins; i++) {
+        actr_error_t err;
+        int rc;
+        memset(&err, 0, sizeof(err));
+        rc = actr_plugin_load(nd->rt, c->plugins[i].path, &err);
+        if (rc != 0) {
+            fprintf(stderr, "%s:%d:%d: key 'plugins[%zu].path': %s\n", nd->file, c->plugins[i].line,
+                    c->plugins[i].col, i,
+                    err.msg[0] ? err.msg : reason_of(rc));
+            return -1;
+        }
+    }
+    if (plan_actors(nd) != 0)
+        return -1;
+    for (size_t k = 0; k < nd->nplan; k++) {
+        planned_t *p = &nd->plan[k];
+        if (k > 0 && nd->plan[k - 1].conf == p->conf) {
+            p->beh = nd->plan[k - 1].beh;
+            continue;
+        }
+        if (actr_type_behavior(nd->rt, p->conf->type, &p->beh) != 0 || p->beh == NULL) {
+            unknown_type(nd, p->plugin, p->actor, p->conf);
+            return -1;
+        }
+    }
+    if (c->control.enabled) {
+        socket_path(c, nd->socket, sizeof(nd->socket));
+        if (strlen(nd->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+            fprintf(stderr,
+                    "%s: key 'control.socket': the path '%s' is %zu bytes; a Unix socket path "
+                    "has at most %zu (set control.socket to a shorter path)\n",
+                    nd->file, nd->socket, strlen(nd->socket),
+                    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static unsigned effective_workers(const actr_config_t *c)
+{
+    long ncpu;
+    if (c->scheduler.workers > 0)
+        return c->scheduler.workers;
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    return ncpu > 0 ? (unsigned)ncpu : 1;
+}
+
+/* ---- the root supervisor's watcher --------------------------------------- */
+
+/* The watcher also says when the node is up: it asks the supervisor for its
+ * children, and the supervisor answers only after its init, which has spawned
+ * (and registered) every child. So once the "up" line is out, every
+ * configured name resolves and `actr ctl call` reaches it. */
+typedef struct watch_state {
+    node_t *nd;
+    uint64_t req; /* the which-children request */
+} watch_state_t;
+
+static int watch_init(actr_ctx_t *ctx, void *state, const void *args, size_t len)
+{
+    watch_state_t *w = state;
+    uint64_t ptr = 0, mon;
+    actr_ref_t sup;
+    actr_msg_t *m;
+    int rc = actr_unpack(args, len, "[U r]", &ptr, &sup);
+    if (rc != 0)
+        return rc;
+    w->nd = (node_t *)(uintptr_t)ptr;
+    rc = actr_monitor(ctx, sup, &mon);
+    if (rc == 0)
+        rc = actr_msg_new(ctx, ACTR_SUP_WHICH_CHILDREN, NULL, 0, &m);
+    if (rc == 0) /* no timeout: if the supervisor dies first, REQFAIL and DOWN come */
+        rc = actr_request(ctx, sup, m, 0, &w->req);
+    return rc;
+}
+
+static int watch_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+{
+    watch_state_t *w = state;
+    const char *reason = "?";
+    size_t rlen = 1;
+    uint64_t mon;
+
+    if (actr_msg_is_reply(msg) && actr_msg_request_id(msg) == w->req) {
+        plog(&w->nd->log, ACTR_LOG_INFO, "%s", w->nd->up_line);
+        return 0;
+    }
+    if (actr_msg_type(msg) != ACTR_MSG_DOWN)
+        return 0;
+    (void)actr_msg_down(msg, &mon, &reason, &rlen);
+    if (!atomic_exchange(&w->nd->stopping, 1)) {
+        atomic_store(&w->nd->failed, 1);
+        actr_log(ctx, ACTR_LOG_ERROR,
+                 "the root supervisor exited (%.*s): its actors cannot be kept running "
+                 "(see the errors above); stopping the node",
+                 (int)rlen, reason);
+        actr_stop(actr_ctx_runtime(ctx));
+    }
+    return actr_exit(ctx, ACTR_REASON_NORMAL);
+}
+
+static const actr_behavior_t watch_behavior = {
+    .size = sizeof(actr_behavior_t),
+    .name = "actr.watch",
+    .state_size = sizeof(watch_state_t),
+    .init = watch_init,
+    .receive = watch_receive,
+};
+
+/* Spawn the root supervisor with every planned actor as a child, and its
+ * watcher. Actors wait in the run queues until the runtime starts. */
+static int start_actors(node_t *nd)
+{
+    actr_child_spec_t *kids = calloc(nd->nplan ? nd->nplan : 1, sizeof(*kids));
+    actr_sup_spec_t spec;
+    actr_ctx_t *client = NULL;
+    actr_ref_t sup, watch;
+    unsigned char args[64];
+    size_t args_len;
+    int rc;
+
+    if (kids == NULL) {
+        plog(&nd->log, ACTR_LOG_ERROR, "out of memory");
+        return -1;
+    }
+    for (size_t k = 0; k < nd->nplan; k++) {
+        kids[k].id = nd->plan[k].name;
+        kids[k].name = nd->plan[k].name;
+        kids[k].beh = nd->plan[k].beh;
+        kids[k].args = nd->plan[k].conf->args;
+        kids[k].args_len = nd->plan[k].conf->args_len;
+        kids[k].restart = nd->plan[k].conf->restart;
+    }
+    memset(&spec, 0, sizeof(spec));
+    spec.strategy = ACTR_ONE_FOR_ONE;
+    spec.intensity = ROOT_INTENSITY;
+    spec.period_ms = ROOT_PERIOD_MS;
+    spec.children = kids;
+    spec.nchildren = nd->nplan;
+
+    rc = actr_client_open(nd->rt, &client);
+    if (rc == 0) {
+        rc = actr_supervisor_spawn(client, &spec, NULL, &sup);
+        if (rc != 0)
+            plog(&nd->log, ACTR_LOG_ERROR, "cannot start the root supervisor: %s",
+                 actr_strerror(rc));
+    } else {
+        plog(&nd->log, ACTR_LOG_ERROR, "cannot open a client context: %s", actr_strerror(rc));
+    }
+    if (rc == 0) {
+        rc = actr_pack(args, sizeof(args), &args_len, "[U r]", (uint64_t)(uintptr_t)nd, sup);
+        if (rc == 0)
+            rc = actr_spawn(client, &watch_behavior, args, args_len, NULL, &watch);
+        if (rc != 0)
+            plog(&nd->log, ACTR_LOG_ERROR, "cannot start the supervisor's watcher: %s",
+                 actr_strerror(rc));
+    }
+    actr_client_close(client);
+    free(kids);
+    return rc == 0 ? 0 : -1;
+}
+
+/* ---- signals -------------------------------------------------------------- */
+
+/* The signal thread: the first signal stops the runtime (while sig_live says
+ * it is open), a second one exits at once, even while the node closes. It can
+ * be cancelled only while it waits in sigwait, never holding sig_mu. */
+static void *signal_main(void *arg)
+{
+    node_t *nd = arg;
+    int seen = 0;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+    for (;;) {
+        int sig = 0, rc;
+        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
+        rc = sigwait(&nd->sigs, &sig);
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
+        if (rc != 0)
+            continue;
+        if (seen++ == 0) {
+            plog(&nd->log, ACTR_LOG_INFO, "%s: stopping the node (a second signal exits at once)",
+                 sig == SIGINT ? "SIGINT" : "SIGTERM");
+            atomic_store(&nd->stopping, 1);
+            pthread_mutex_lock(&nd->sig_mu);
+            if (nd->sig_live)
+                actr_stop(nd->rt);
+            pthread_mutex_unlock(&nd->sig_mu);
         } else {
-            fprintf(stderr, "actr run: unexpected argument '%s'\n", a);
+            static const char msg[] = "actr: second signal, exiting now\n";
+            write_all(msg, sizeof(msg) - 1);
+            _exit(1);
+        }
+    }
+    return NULL;
+}
+
+/* ---- run and check ---------------------------------------------------------- */
+
+/* Load the config named by argv (-c FILE). Returns 0, 1 (error printed) or 2 (usage). */
+static int load_config(const char *cmd, int argc, char **argv, node_t *nd)
+{
+    actr_error_t err;
+    nd->file = DEFAULT_CONFIG;
+    for (int i = 0; i < argc; i++) {
+        int r = config_opt(argc, argv, &i, &nd->file);
+        if (r == 0) {
+            fprintf(stderr, "actr %s: unexpected argument '%s'\n", cmd, argv[i]);
+            usage();
+            return 2;
+        }
+        if (r < 0) {
+            fprintf(stderr, "actr %s: -c needs a file\n", cmd);
             usage();
             return 2;
         }
     }
-
-    conf_init(&c);
-    if (conf_load(file, &c, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        conf_free(&c);
+    memset(&err, 0, sizeof(err));
+    if (actr_config_load(nd->file, &nd->cfg, &err) != 0) {
+        fprintf(stderr, "%s\n", err.msg[0] ? err.msg : nd->file);
         return 1;
     }
-    prog_level = (actr_log_level_t)c.log_level;
-
-    actr_options_init(&opts);
-    opts.workers = c.workers;
-    opts.batch = c.batch;
-    opts.mailbox_limit = c.mailbox;
-    opts.log_level = (actr_log_level_t)c.log_level;
-    opts.log_fn = log_sink;
-    opts.log_ud = NULL;
-    rc = actr_open(&rt, &opts);
-    if (rc != 0) {
-        plog(ACTR_LOG_ERROR, "cannot open the runtime: %s", actr_strerror(rc));
-        conf_free(&c);
-        return 1;
-    }
-
-    /* Spawn the services from this thread through a client context; they wait
-     * in the run queues until actr_run starts the workers. */
-    rc = actr_client_open(rt, &client);
-    if (rc != 0) {
-        plog(ACTR_LOG_ERROR, "cannot open a client context: %s", actr_strerror(rc));
-        goto fail;
-    }
-    list[0] = '\0';
-    for (i = 0; i < c.nsvcs; i++) {
-        actr_spawn_opts_t so;
-        actr_ref_t ref;
-        int n;
-        memset(&so, 0, sizeof(so));
-        so.name = c.svcs[i].name;
-        rc = actr_spawn(client, svc_behaviors[c.svcs[i].type], NULL, 0, &so, &ref);
-        if (rc != 0) {
-            plog(ACTR_LOG_ERROR, "%s:%zu:%zu: cannot start service '%s': %s", file,
-                 c.svcs[i].line, c.svcs[i].col, c.svcs[i].name, actr_strerror(rc));
-            goto fail;
-        }
-        plog(ACTR_LOG_DEBUG, "service %s (%s) started as actor %" PRIu32 ".%" PRIu32,
-             c.svcs[i].name, svc_type_names[c.svcs[i].type], ref.slot, ref.gen);
-        n = snprintf(list + used, sizeof(list) - used, "%s%s (%s)", used ? ", " : "",
-                     c.svcs[i].name, svc_type_names[c.svcs[i].type]);
-        if (n > 0 && (size_t)n < sizeof(list) - used)
-            used += (size_t)n;
-    }
-    actr_client_close(client);
-    client = NULL;
-
-    workers = c.workers;
-    if (workers == 0) {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        workers = ncpu > 0 ? (unsigned)ncpu : 1;
-    }
-
-    signal_rt = rt;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-
-    plog(ACTR_LOG_INFO, "node %s up: %u workers, services: %s", c.node_name, workers,
-         used ? list : "none");
-    rc = actr_run(rt);
-    if (rc != 0 && !(rc == ACTR_ESTOPPED && signals_seen > 0)) {
-        plog(ACTR_LOG_ERROR, "the runtime failed: %s", actr_strerror(rc));
-        goto fail;
-    }
-    plog(ACTR_LOG_INFO, "node %s stopped", c.node_name);
-    signal_rt = NULL;
-    actr_close(rt);
-    conf_free(&c);
+    nd->log.level = (actr_log_level_t)nd->cfg.log.level;
+    nd->log.format = nd->cfg.log.format;
     return 0;
+}
 
-fail:
-    signal_rt = NULL;
-    actr_client_close(client);
-    actr_close(rt);
-    conf_free(&c);
+static int open_runtime(node_t *nd, const char *data_dir, actr_log_level_t level)
+{
+    actr_options_t opts;
+    int rc;
+    actr_options_init(&opts);
+    opts.workers = nd->cfg.scheduler.workers;
+    opts.batch = nd->cfg.scheduler.batch;
+    opts.mailbox_limit = nd->cfg.limits.mailbox;
+    opts.log_level = level;
+    opts.log_fn = log_sink;
+    opts.log_ud = &nd->log;
+    opts.data_dir = data_dir;
+    rc = actr_open(&nd->rt, &opts);
+    if (rc != 0) {
+        fprintf(stderr, "%s: cannot open the runtime: %s\n", nd->file, actr_strerror(rc));
+        nd->rt = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    node_t nd;
+    int rc;
+
+    memset(&nd, 0, sizeof(nd));
+    rc = load_config("check", argc, argv, &nd);
+    if (rc != 0) {
+        actr_config_free(&nd.cfg);
+        return rc;
+    }
+    /* Never started; plugin copies go to a private temporary directory, so a
+     * check touches neither the node's data directory nor a running node. */
+    nd.log.level = nd.log.level > ACTR_LOG_WARN ? nd.log.level : ACTR_LOG_WARN;
+    rc = open_runtime(&nd, NULL, nd.log.level) != 0 || prepare(&nd) != 0;
+    if (rc == 0)
+        printf("%s: ok (%zu plugins, %zu actors)\n", nd.file, nd.cfg.nplugins, nd.nplan);
+    actr_close(nd.rt);
+    plan_free(&nd);
+    actr_config_free(&nd.cfg);
+    return rc ? 1 : 0;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+    node_t nd;
+    actr_control_t *ctl = NULL;
+    pthread_t sig_thread;
+    int rc, code = 1, sig_started = 0;
+
+    memset(&nd, 0, sizeof(nd));
+    /* Before any thread exists, so that every thread inherits the mask and only
+     * signal_main ever takes these signals. */
+    sigemptyset(&nd.sigs);
+    sigaddset(&nd.sigs, SIGINT);
+    sigaddset(&nd.sigs, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &nd.sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    pthread_mutex_init(&nd.sig_mu, NULL);
+
+    rc = load_config("run", argc, argv, &nd);
+    if (rc != 0) {
+        actr_config_free(&nd.cfg);
+        return rc;
+    }
+    rc = mkdir_p(nd.cfg.node.data_dir);
+    if (rc != 0) {
+        fprintf(stderr, "%s: key 'node.data_dir': cannot create the data directory '%s': %s\n",
+                nd.file, nd.cfg.node.data_dir, strerror(-rc));
+        goto out;
+    }
+    if (open_runtime(&nd, nd.cfg.node.data_dir, nd.log.level) != 0)
+        goto out;
+    if (pthread_create(&sig_thread, NULL, signal_main, &nd) != 0) {
+        fprintf(stderr, "actr run: cannot start the signal thread\n");
+        goto out;
+    }
+    sig_started = 1;
+    pthread_mutex_lock(&nd.sig_mu);
+    nd.sig_live = 1;
+    pthread_mutex_unlock(&nd.sig_mu);
+
+    if (prepare(&nd) != 0)
+        goto out;
+    snprintf(nd.up_line, sizeof(nd.up_line),
+             "node %s up: %u workers, %zu plugins, %zu actors, control %s%s", nd.cfg.node.name,
+             effective_workers(&nd.cfg), nd.cfg.nplugins, nd.nplan,
+             nd.cfg.control.enabled ? "at " : "off", nd.cfg.control.enabled ? nd.socket : "");
+    if (start_actors(&nd) != 0)
+        goto out;
+    if (nd.cfg.control.enabled) {
+        actr_error_t err;
+        memset(&err, 0, sizeof(err));
+        rc = actr_control_start(nd.rt, nd.socket, &ctl, &err);
+        if (rc != 0) {
+            if (err.msg[0] != '\0')
+                fprintf(stderr, "%s: key 'control.socket': %s\n", nd.file, err.msg);
+            else
+                fprintf(stderr, "%s: key 'control.socket': cannot serve on '%s': %s\n", nd.file,
+                        nd.socket, reason_of(rc));
+            goto out;
+        }
+    }
+
+    rc = actr_run(nd.rt);
+    if (rc != 0 && !(rc == ACTR_ESTOPPED && atomic_load(&nd.stopping))) {
+        plog(&nd.log, ACTR_LOG_ERROR, "the runtime failed: %s", actr_strerror(rc));
+        goto out;
+    }
+    if (atomic_load(&nd.failed)) {
+        plog(&nd.log, ACTR_LOG_ERROR, "node %s stopped after a failure", nd.cfg.node.name);
+        goto out;
+    }
+    plog(&nd.log, ACTR_LOG_INFO, "node %s stopped", nd.cfg.node.name);
+    code = 0;
+out:
+    pthread_mutex_lock(&nd.sig_mu);
+    nd.sig_live = 0;
+    pthread_mutex_unlock(&nd.sig_mu);
+    actr_control_stop(ctl);
+    actr_close(nd.rt);
+    if (sig_started) { /* signals stay blocked: a later one is dropped at exit */
+        pthread_cancel(sig_thread);
+        pthread_join(sig_thread, NULL);
+    }
+    pthread_mutex_destroy(&nd.sig_mu);
+    plan_free(&nd);
+    actr_config_free(&nd.cfg);
+    return code;
+}
+
+/* ---- plugin info ------------------------------------------------------------ */
+
+static void print_info(void *ud, const actr_plugin_info_t *info)
+{
+    (void)ud;
+    printf("name:      %s\n", info->name);
+    printf("version:   %s\n", info->version);
+    printf("abi:       %" PRIu32 ".%" PRIu32 " (this host: %d.%d)\n", info->abi_major,
+           info->abi_minor, ACTR_PLUGIN_ABI_MAJOR, ACTR_PLUGIN_ABI_MINOR);
+    printf("signature: %s\n", info->signature);
+    printf("types:    ");
+    for (uint32_t i = 0; i < info->ntypes; i++)
+        printf("%s%s", i ? ", " : " ", info->types[i]);
+    printf("\nfile:      %s\n", info->path ? info->path : "");
+}
+
+static int cmd_plugin(int argc, char **argv)
+{
+    actr_error_t err;
+    int rc;
+    if (argc != 2 || strcmp(argv[0], "info") != 0) {
+        fprintf(stderr, "usage: actr plugin info FILE.so\n");
+        return 2;
+    }
+    memset(&err, 0, sizeof(err));
+    rc = actr_plugin_inspect(argv[1], print_info, NULL, &err);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err.msg[0] ? err.msg : reason_of(rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- ctl: the control socket's client ------------------------------------- */
+
+typedef struct ctl {
+    char socket[PATH_MAX];
+    const char *cmd; /* for messages */
+} ctl_t;
+
+/* Send `req` and parse the reply. Returns the reply object, or NULL after
+ * printing why (exit status 1). *line gets the raw reply line when non-NULL. */
+static json_t *ctl_request(const ctl_t *c, const char *req, int timeout_ms, char **line)
+{
+    actr_error_t err;
+    json_error_t jerr;
+    char *reply = NULL;
+    json_t *j;
+    int rc;
+
+    memset(&err, 0, sizeof(err));
+    rc = actr_control_request(c->socket, req, timeout_ms, &reply, &err);
+    if (rc == ACTR_ETIMEDOUT) {
+        fprintf(stderr, "actr ctl: no reply from the node at %s within %d ms\n", c->socket,
+                timeout_ms);
+        return NULL;
+    }
+    if (rc == ACTR_EPROTO) {
+        fprintf(stderr, "actr ctl: bad reply from the node at %s: %s\n", c->socket,
+                err.msg[0] ? err.msg : actr_strerror(rc));
+        return NULL;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "actr ctl: cannot reach node at %s: %s (is `actr run` running?)\n",
+                c->socket, rc > -4000 ? reason_of(rc) : (err.msg[0] ? err.msg : reason_of(rc)));
+        return NULL;
+    }
+    j = json_loads(reply, JSON_DECODE_ANY, &jerr);
+    if (j == NULL || !json_is_object(j)) {
+        fprintf(stderr, "actr ctl: the node at %s sent a reply that is not a JSON object: %s\n",
+                c->socket, j == NULL ? jerr.text : "wrong type");
+        json_decref(j);
+        actr_free(reply);
+        return NULL;
+    }
+    if (line != NULL)
+        *line = reply;
+    else
+        actr_free(reply);
+    return j;
+}
+
+/* 0 if the reply says ok, else prints its error line and returns 1. */
+static int ctl_check_ok(const ctl_t *c, json_t *r)
+{
+    const char *ename, *msg;
+    if (json_is_true(json_object_get(r, "ok")))
+        return 0;
+    ename = json_string_value(json_object_get(r, "error"));
+    msg = json_string_value(json_object_get(r, "message"));
+    fprintf(stderr, "actr ctl %s: %s: %s\n", c->cmd, ename ? ename : "EUNKNOWN",
+            msg ? msg : "the node refused the request");
     return 1;
+}
+
+static const char *jstr(json_t *o, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : dflt;
+}
+
+/* Print rows of `ncol` strings as a table with a header (numeric columns, as
+ * flagged in `right`, are right-aligned). */
+static void print_table(const char *const *head, const int *right, size_t ncol, char **cells,
+                        size_t nrows)
+{
+    size_t w[8] = {0};
+    for (size_t c = 0; c < ncol; c++) {
+        w[c] = strlen(head[c]);
+        for (size_t r = 0; r < nrows; r++)
+            if (strlen(cells[r * ncol + c]) > w[c])
+                w[c] = strlen(cells[r * ncol + c]);
+    }
+    for (size_t r = 0; r <= nrows; r++) {
+        for (size_t c = 0; c < ncol; c++) {
+            const char *s = r == 0 ? head[c] : cells[(r - 1) * ncol + c];
+            int last = c + 1 == ncol;
+            if (right[c])
+                printf("%*s%s", (int)w[c], s, last ? "" : "  ");
+            else if (last)
+                printf("%s", s);
+            else
+                printf("%-*s  ", (int)w[c], s);
+        }
+        printf("\n");
+    }
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s ? s : "");
+    if (p == NULL) {
+        fprintf(stderr, "actr ctl: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static char *xfmt_int(json_t *v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return xstrdup(buf);
+}
+
+static int ctl_list(const ctl_t *c, int actors)
+{
+    static const char *const ahead[] = {"REF", "NAME", "TYPE", "MAILBOX", "HANDLED"};
+    static const int aright[] = {0, 0, 0, 1, 1};
+    static const char *const phead[] = {"NAME", "VERSION", "ACTORS", "TYPES", "PATH"};
+    static const int pright[] = {0, 0, 1, 0, 0};
+    json_t *r = ctl_request(c, actors ? "{\"cmd\":\"actors\"}" : "{\"cmd\":\"plugins\"}",
+                            CTL_TIMEOUT_MS, NULL);
+    json_t *list;
+    char **cells;
+    size_t n;
+
+    if (r == NULL)
+        return 1;
+    if (ctl_check_ok(c, r) != 0) {
+        json_decref(r);
+        return 1;
+    }
+    list = json_object_get(r, actors ? "actors" : "plugins");
+    n = json_array_size(list);
+    cells = calloc(n * 5 + 1, sizeof(*cells));
+    if (cells == NULL) {
+        json_decref(r);
+        fprintf(stderr, "actr ctl: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        char **row = cells + i * 5;
+        if (actors) {
+            row[0] = xstrdup(jstr(e, "ref", "?"));
+            row[1] = xstrdup(jstr(e, "name", "-"));
+            row[2] = xstrdup(jstr(e, "type", "?"));
+            row[3] = xfmt_int(json_object_get(e, "mailbox"));
+            row[4] = xfmt_int(json_object_get(e, "handled"));
+        } else {
+            json_t *types = json_object_get(e, "types");
+            size_t cap = 1, used = 0;
+            row[0] = xstrdup(jstr(e, "name", "?"));
+            row[1] = xstrdup(jstr(e, "version", "?"));
+            row[2] = xfmt_int(json_object_get(e, "actors"));
+            for (size_t t = 0; t < json_array_size(types); t++)
+                cap += json_string_length(json_array_get(types, t)) + 1;
+            row[3] = calloc(cap, 1);
+            if (row[3] == NULL)
+                row[3] = xstrdup("?");
+            else
+                for (size_t t = 0; t < json_array_size(types); t++) {
+                    const char *s = json_string_value(json_array_get(types, t));
+                    used += (size_t)snprintf(row[3] + used, cap - used, "%s%s", t ? "," : "",
+                                             s ? s : "?");
+                }
+            row[4] = xstrdup(jstr(e, "path", "?"));
+        }
+    }
+    print_table(actors ? ahead : phead, actors ? aright : pright, 5, cells, n);
+    for (size_t i = 0; i < n * 5; i++)
+        free(cells[i]);
+    free(cells);
+    json_decref(r);
+    return 0;
+}
+
+static int ctl_call(const ctl_t *c, const char *name, const char *arg, uint64_t type,
+                    uint64_t timeout_ms)
+{
+    json_error_t jerr;
+    json_t *a = json_loads(arg, JSON_DECODE_ANY, &jerr), *req, *r, *reply;
+    char *text;
+
+    if (a == NULL) {
+        fprintf(stderr, "actr ctl call: the argument is not valid JSON: %d:%d: %s\n", jerr.line,
+                jerr.column, jerr.text);
+        return 1;
+    }
+    req = json_pack("{s:s, s:s, s:o, s:I, s:I}", "cmd", "call", "name", name, "arg", a, "type",
+                    (json_int_t)type, "timeout_ms", (json_int_t)timeout_ms);
+    text = req ? json_dumps(req, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(req);
+    if (text == NULL) {
+        fprintf(stderr, "actr ctl call: cannot build the request (is NAME valid UTF-8?)\n");
+        return 1;
+    }
+    /* The node waits up to timeout_ms for the actor; allow for the trip. */
+    r = ctl_request(c, text, (int)timeout_ms + 2000, NULL);
+    free(text);
+    if (r == NULL)
+        return 1;
+    if (ctl_check_ok(c, r) != 0) {
+        json_decref(r);
+        return 1;
+    }
+    reply = json_object_get(r, "reply");
+    text = json_dumps(reply ? reply : json_null(), JSON_ENCODE_ANY);
+    json_decref(r);
+    if (text == NULL) {
+        fprintf(stderr, "actr ctl call: out of memory\n");
+        return 1;
+    }
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
+static int ctl_raw(const ctl_t *c, const char *req)
+{
+    char *line = NULL;
+    json_t *r;
+    int ok;
+    if (strchr(req, '\n') != NULL) {
+        fprintf(stderr, "actr ctl raw: the request must be one line\n");
+        return 2;
+    }
+    r = ctl_request(c, req, CTL_TIMEOUT_MS, &line);
+    if (r == NULL)
+        return 1;
+    ok = json_is_true(json_object_get(r, "ok"));
+    printf("%s\n", line);
+    actr_free(line);
+    json_decref(r);
+    return ok ? 0 : 1;
+}
+
+static int cmd_ctl(int argc, char **argv)
+{
+    const char *file = NULL, *sock = NULL, *pos[4];
+    uint64_t type = 1, timeout_ms = CTL_TIMEOUT_MS;
+    size_t npos = 0;
+    int opts_done = 0;
+    ctl_t c;
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int r = opts_done ? 0 : config_opt(argc, argv, &i, &file);
+        if (r < 0)
+            goto bad;
+        if (r > 0)
+            continue;
+        if (!opts_done && strcmp(a, "--") == 0) {
+            opts_done = 1;
+        } else if (!opts_done && (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0)) {
+            if (++i >= argc)
+                goto bad;
+            sock = argv[i];
+        } else if (!opts_done && strcmp(a, "--type") == 0) {
+            if (++i >= argc || parse_u64(argv[i], 0, UINT32_MAX, &type) != 0) {
+                fprintf(stderr, "actr ctl: --type needs an integer in 0..%u\n", UINT32_MAX);
+                return 2;
+            }
+        } else if (!opts_done && strcmp(a, "--timeout") == 0) {
+            if (++i >= argc || parse_u64(argv[i], 1, 3600000, &timeout_ms) != 0) {
+                fprintf(stderr, "actr ctl: --timeout needs milliseconds in 1..3600000\n");
+                return 2;
+            }
+        } else if (npos < 4) {
+            pos[npos++] = a;
+        } else {
+            goto bad;
+        }
+    }
+    if (npos == 0 || (file != NULL && sock != NULL))
+        goto bad;
+    if (!(((strcmp(pos[0], "actors") == 0 || strcmp(pos[0], "plugins") == 0) && npos == 1) ||
+          (strcmp(pos[0], "call") == 0 && npos == 3) || (strcmp(pos[0], "raw") == 0 && npos == 2)))
+        goto bad;
+
+    memset(&c, 0, sizeof(c));
+    c.cmd = pos[0];
+    if (sock != NULL) {
+        snprintf(c.socket, sizeof(c.socket), "%s", sock);
+    } else {
+        actr_config_t cfg;
+        actr_error_t err;
+        memset(&cfg, 0, sizeof(cfg));
+        memset(&err, 0, sizeof(err));
+        if (file == NULL)
+            file = DEFAULT_CONFIG;
+        if (actr_config_load(file, &cfg, &err) != 0) {
+            fprintf(stderr, "%s\n", err.msg[0] ? err.msg : file);
+            return 1;
+        }
+        if (!cfg.control.enabled) {
+            fprintf(stderr, "actr ctl: %s: control.enabled is false: the node serves no control "
+                            "socket\n", file);
+            actr_config_free(&cfg);
+            return 1;
+        }
+        socket_path(&cfg, c.socket, sizeof(c.socket));
+        actr_config_free(&cfg);
+    }
+
+    if (strcmp(pos[0], "call") == 0)
+        return ctl_call(&c, pos[1], pos[2], type, timeout_ms);
+    if (strcmp(pos[0], "raw") == 0)
+        return ctl_raw(&c, pos[1]);
+    return ctl_list(&c, strcmp(pos[0], "actors") == 0);
+bad:
+    fprintf(stderr, "usage: actr ctl [-c FILE | -s SOCKET] actors | plugins | "
+                    "call NAME JSON [--type N] [--timeout MS] | raw JSON\n");
+    return 2;
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage();
-        return 2;
-    }
-    if (strcmp(argv[1], "version") == 0 || strcmp(argv[1], "--version") == 0) {
-        printf("actr %s\n", actr_version_string());
+    const char *cmd = argc > 1 ? argv[1] : "help";
+    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+        printf("actr %s (plugin ABI %d.%d)\n", actr_version_string(), ACTR_PLUGIN_ABI_MAJOR,
+               ACTR_PLUGIN_ABI_MINOR);
         return 0;
     }
-    if (strcmp(argv[1], "run") == 0)
+    if (strcmp(cmd, "run") == 0)
         return cmd_run(argc - 2, argv + 2);
-    if (strcmp(argv[1], "help") != 0 && strcmp(argv[1], "-h") != 0 &&
-        strcmp(argv[1], "--help") != 0)
-        fprintf(stderr, "actr: unknown command '%s'\n", argv[1]);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
+    if (strcmp(cmd, "plugin") == 0)
+        return cmd_plugin(argc - 2, argv + 2);
+    if (strcmp(cmd, "ctl") == 0)
+        return cmd_ctl(argc - 2, argv + 2);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0) {
+        usage();
+        return argc > 1 ? 0 : 2;
+    }
+    fprintf(stderr, "actr: unknown command '%s'\n", cmd);
     usage();
     return 2;
 }

@@ -1,60 +1,1208 @@
-/* plugin.c — the plugin loader (actr/loader.h). PLACEHOLDER: the loader is
- * being written; until then every entry point refuses with ACTR_ENOSYS. */
+/* plugin.c — the plugin loader (actr/loader.h): private copies of plugin
+ * files, the ELF and descriptor checks, the registry of loaded plugins and
+ * their actor types, and the rules of unloading.
+ *
+ * Loading copies the file to <data_dir>/plugins/<base>.<n>.so and dlopens the
+ * copy, so the user may rebuild or delete the original at any time (the
+ * dynamic linker would otherwise hand back, or keep mapping, the very file
+ * being rewritten). The copy is checked as an ELF shared object of this
+ * machine before dlopen sees it, because dlopen's own diagnosis of a file
+ * that is still being written is an unhelpful "file too short" or worse.
+ *
+ * Each actor type of a plugin becomes a host-side record (ptype_t) holding the
+ * actr_behavior_t that actors of that type run. Its init and terminate are
+ * host wrappers that keep a count of the type's live actors, which is what
+ * lets unload refuse (ACTR_EBUSY) while plugin code may still run, and lets a
+ * forced unload know when the last actor is gone and dlclose is safe. The
+ * receive callback is the plugin's own: it can only run between a successful
+ * init and terminate, i.e. while the count is positive.
+ *
+ * Records outlive their plugin: an INIT message may still be queued for an
+ * actor spawned just before the unload, and it points at the record. Such a
+ * late init sees the record marked dead and fails (reason "ECANCELED")
+ * without touching the unmapped code. The records are freed with the runtime.
+ *
+ * Locking: one mutex (struct actr__plugins.mu) guards the registry. It is
+ * never held while plugin code runs (load and unload hooks, init, terminate)
+ * or while waiting for actors, so handlers that spawn by type never wait
+ * behind a slow hook.
+ */
+#include <dlfcn.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "internal.h"
+
+#define NAME_MAX_LEN 64   /* plugin names: [a-z0-9_-], 1..64 bytes */
+#define TYPE_NAME_MAX 128 /* type names: [A-Za-z0-9_.:-], 1..128 bytes */
+#define VERSION_MAX_LEN 64
+#define SIG_MAX_LEN 128
+#define MAX_TYPES 1024
+#define MAX_STATE_SIZE ((size_t)256 << 20)
+#define UNLOAD_WAIT_MS 5000
+#define COPY_TRIES 1000
+
+/* The smallest descriptor and actor type a host of ABI major 1 accepts: the
+ * ABI 1.0 layouts. Later minors only append, so these stay as they are. */
+#define DESC_MIN_SIZE (offsetof(actr_plugin_t, reserved) + sizeof(((actr_plugin_t *)0)->reserved))
+#define TYPE_MIN_SIZE                                                                              \
+    (offsetof(actr_actor_type_t, migrate) + sizeof(((actr_actor_type_t *)0)->migrate))
+
+typedef struct plugin plugin_t;
+
+/* One actor type of a loaded (or once loaded) plugin. */
+typedef struct ptype {
+    actr_behavior_t beh; /* what its actors run; beh.name == name */
+    char *name;          /* owned: also the `type` that actr_actors_list reports */
+    int (*p_init)(actr_ctx_t *, void *, const void *, size_t);
+    void (*p_term)(actr_ctx_t *, void *, const char *);
+    /* Live actors: those whose init wrapper has counted them and whose
+     * terminate wrapper has not yet uncounted them. seq_cst together with
+     * `closing`: see type_init and unload_commit. */
+    _Atomic uint64_t live;
+    _Atomic int closing; /* an unload is deciding or has decided */
+    int dead;            /* under mu: the plugin is gone, late inits must fail */
+    plugin_t *owner;     /* under mu; NULL once dead */
+} ptype_t;
+
+struct plugin {
+    plugin_t *next;
+    char *name, *version, *path, *copy, *signature;
+    uint32_t abi_major, abi_minor;
+    void *dl;
+    const actr_plugin_t *desc;
+    uint32_t ntypes;
+    ptype_t **types;
+    int ready;     /* under mu: its load hook succeeded; its types can be spawned */
+    int unloading; /* under mu: an unload took it */
+};
+
+struct actr__plugins {
+    pthread_mutex_t mu;
+    plugin_t *head;       /* loaded and loading plugins, in load order */
+    plugin_t *zombies;    /* unloaded, but actors outlived a forced unload's wait */
+    actr__strmap_t types; /* type name -> ptype_t* of loaded and loading plugins */
+    ptype_t **grave;      /* records of unloaded types, freed at close */
+    size_t ngrave, capgrave;
+    unsigned seq; /* numbers the private copies */
+};
+
+/* ---- small helpers ----------------------------------------------------------------- */
+
+static int fail(actr_error_t *err, int code, const char *fmt, ...) ACTR_PRINTF(3, 4);
+static int fail(actr_error_t *err, int code, const char *fmt, ...)
+{
+    if (err != NULL) {
+        err->code = code;
+        err->line = 0;
+        err->col = 0;
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static void err_clear(actr_error_t *err)
+{
+    if (err != NULL) {
+        err->code = 0;
+        err->line = 0;
+        err->col = 0;
+        err->msg[0] = '\0';
+    }
+}
+
+static const char *errno_text(int e)
+{
+    /* strerror is fine here: glibc's table is constant for known codes */
+    return strerror(e);
+}
+
+/* 1 if the calling thread is one of rt's workers (or its background I/O
+ * thread): loading blocks on file I/O and unloading waits for actors, which
+ * from a handler would stall or deadlock the scheduler. */
+static int on_runtime_thread(actr_t *rt)
+{
+    if (!atomic_load_explicit(&rt->started, memory_order_acquire) ||
+        atomic_load_explicit(&rt->stopped, memory_order_acquire) || rt->workers == NULL)
+        return 0;
+    pthread_t me = pthread_self();
+    for (unsigned i = 0; i < rt->nworkers; i++)
+        if (pthread_equal(me, rt->workers[i].thread))
+            return 1;
+    return rt->io_bg && pthread_equal(me, rt->io_thread);
+}
+
+/* The registry, created on first use. Several threads may race to create it:
+ * the loser frees its copy. acq_rel on success publishes the initialised
+ * mutex; acquire on the load pairs with it. */
+static struct actr__plugins *registry(actr_t *rt)
+{
+    struct actr__plugins *ps = __atomic_load_n(&rt->plugins, __ATOMIC_ACQUIRE);
+    if (ps != NULL)
+        return ps;
+    ps = calloc(1, sizeof(*ps));
+    if (ps == NULL)
+        return NULL;
+    pthread_mutex_init(&ps->mu, NULL);
+    struct actr__plugins *expected = NULL;
+    if (!__atomic_compare_exchange_n(&rt->plugins, &expected, ps, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        pthread_mutex_destroy(&ps->mu);
+        free(ps);
+        return expected;
+    }
+    return ps;
+}
+
+static struct actr__plugins *registry_peek(actr_t *rt)
+{
+    return __atomic_load_n(&rt->plugins, __ATOMIC_ACQUIRE);
+}
+
+/* ---- the wrappers actors of plugin types run -------------------------------------- */
+
+#define TYPE_OF(b) ((ptype_t *)(void *)((char *)(b)-offsetof(ptype_t, beh)))
+
+/* 1 if t's plugin is still loaded (or an unload of it was refused). */
+static int type_alive(actr_t *rt, ptype_t *t)
+{
+    struct actr__plugins *ps = registry_peek(rt);
+    pthread_mutex_lock(&ps->mu);
+    int alive = !t->dead;
+    pthread_mutex_unlock(&ps->mu);
+    return alive;
+}
+
+static int type_init(actr_ctx_t *ctx, void *state, const void *args, size_t args_len)
+{
+    ptype_t *t = TYPE_OF(ctx->cur->beh);
+    /* seq_cst on both sides (here: increment then read `closing`; unload:
+     * set `closing` then read `live`) makes a lost race impossible: either
+     * the unload sees this actor, or this init sees the unload and asks
+     * under the mutex whether it went through. */
+    atomic_fetch_add_explicit(&t->live, 1, memory_order_seq_cst);
+    if (atomic_load_explicit(&t->closing, memory_order_seq_cst) && !type_alive(ctx->rt, t)) {
+        atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst);
+        return ACTR_ECANCELED; /* the plugin was unloaded while this spawn was queued */
+    }
+    if (t->p_init != NULL) {
+        int rc = t->p_init(ctx, state, args, args_len);
+        if (rc < 0) {
+            /* the runtime will not call terminate for a failed init */
+            atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void type_terminate(actr_ctx_t *ctx, void *state, const char *reason)
+{
+    ptype_t *t = TYPE_OF(ctx->cur->beh);
+    if (t->p_term != NULL)
+        t->p_term(ctx, state, reason);
+    /* seq_cst (at least release): everything the plugin's code did happens
+     * before an unloader that reads 0 goes on to dlclose it */
+    atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst);
+}
+
+static uint64_t plugin_live(const plugin_t *p)
+{
+    uint64_t n = 0;
+    for (uint32_t i = 0; i < p->ntypes; i++)
+        n += atomic_load_explicit(&p->types[i]->live, memory_order_seq_cst);
+    return n;
+}
+
+/* ---- ELF checks ------------------------------------------------------------------------ */
+
+#if defined(__x86_64__)
+#define HOST_MACHINE EM_X86_64
+#elif defined(__aarch64__)
+#define HOST_MACHINE EM_AARCH64
+#elif defined(__i386__)
+#define HOST_MACHINE EM_386
+#elif defined(__arm__)
+#define HOST_MACHINE EM_ARM
+#elif defined(__riscv)
+#define HOST_MACHINE EM_RISCV
+#elif defined(__powerpc64__)
+#define HOST_MACHINE EM_PPC64
+#elif defined(__s390x__)
+#define HOST_MACHINE EM_S390
+#endif
+
+#if __SIZEOF_POINTER__ == 8
+#define HOST_CLASS ELFCLASS64
+#else
+#define HOST_CLASS ELFCLASS32
+#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define HOST_DATA ELFDATA2MSB
+#else
+#define HOST_DATA ELFDATA2LSB
+#endif
+
+static int read_at(int fd, void *buf, size_t n, uint64_t off)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+/* `need` bytes at `off` lie inside a file of `size` bytes (overflow-safe). */
+static int fits(uint64_t off, uint64_t need, uint64_t size)
+{
+    return need <= size && off <= size - need;
+}
+
+/* Check that `file` is a complete ELF shared object for this machine.
+ * Messages name `shown` (the path the user gave). */
+static int elf_check(const char *shown, const char *file, actr_error_t *err)
+{
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: cannot open: %s", shown,
+                    errno_text(e));
+    }
+    struct stat st;
+    int rc = 0;
+    ElfW(Ehdr) eh;
+    if (fstat(fd, &st) != 0) {
+        rc = fail(err, -errno, "%s: cannot stat: %s", shown, errno_text(errno));
+        goto out;
+    }
+    uint64_t size = (uint64_t)st.st_size;
+    if (size == 0) {
+        rc = fail(err, ACTR_EABI, "%s: not a shared object (empty file)", shown);
+        goto out;
+    }
+    unsigned char id[EI_NIDENT];
+    if (size < SELFMAG || read_at(fd, id, size < EI_NIDENT ? SELFMAG : EI_NIDENT, 0) != 0 ||
+        memcmp(id, ELFMAG, SELFMAG) != 0) {
+        rc = fail(err, ACTR_EABI, "%s: not a shared object (no ELF header)", shown);
+        goto out;
+    }
+    if (size < EI_NIDENT) {
+        rc = fail(err, ACTR_EABI, "%s: truncated: %llu bytes, not even a whole ELF header", shown,
+                  (unsigned long long)size);
+        goto out;
+    }
+    if (id[EI_CLASS] != HOST_CLASS) {
+        rc = fail(err, ACTR_EABI, "%s: built for %s, this runtime is %d-bit", shown,
+                  id[EI_CLASS] == ELFCLASS32   ? "32-bit"
+                  : id[EI_CLASS] == ELFCLASS64 ? "64-bit"
+                                               : "an unknown ELF class",
+                  (int)(8 * sizeof(void *)));
+        goto out;
+    }
+    if (id[EI_DATA] != HOST_DATA) {
+        rc = fail(err, ACTR_EABI, "%s: built for the other byte order", shown);
+        goto out;
+    }
+    if (size < sizeof(eh) || read_at(fd, &eh, sizeof(eh), 0) != 0) {
+        rc = fail(err, ACTR_EABI, "%s: truncated: %llu bytes, not even a whole ELF header", shown,
+                  (unsigned long long)size);
+        goto out;
+    }
+    if (eh.e_type != ET_DYN) {
+        rc = fail(err, ACTR_EABI, "%s: not a shared object (ELF type %s)", shown,
+                  eh.e_type == ET_EXEC   ? "EXEC: an executable"
+                  : eh.e_type == ET_REL  ? "REL: an object file, not linked with -shared"
+                  : eh.e_type == ET_CORE ? "CORE: a core dump"
+                                         : "unknown");
+        goto out;
+    }
+#ifdef HOST_MACHINE
+    if (eh.e_machine != HOST_MACHINE) {
+        rc = fail(err, ACTR_EABI, "%s: built for ELF machine %u, this runtime runs on %u", shown,
+                  (unsigned)eh.e_machine, (unsigned)HOST_MACHINE);
+        goto out;
+    }
+#endif
+    /* Truncation: every header table and every loaded segment must be in the
+     * file. The section headers normally come last, so a file cut anywhere
+     * fails one of these. */
+    if (eh.e_phnum == 0 || eh.e_phentsize != sizeof(ElfW(Phdr))) {
+        rc = fail(err, ACTR_EABI, "%s: not a loadable shared object (no program headers)", shown);
+        goto out;
+    }
+    uint64_t phsize = (uint64_t)eh.e_phnum * eh.e_phentsize;
+    uint64_t shsize = (uint64_t)eh.e_shnum * eh.e_shentsize;
+    uint64_t need = eh.e_phoff + phsize;
+    if (eh.e_shoff != 0 && eh.e_shoff + shsize > need)
+        need = eh.e_shoff + shsize;
+    if (!fits(eh.e_phoff, phsize, size) || (eh.e_shoff != 0 && !fits(eh.e_shoff, shsize, size))) {
+        rc = fail(err, ACTR_EABI,
+                  "%s: truncated: %llu bytes, its ELF headers need %llu (still being written?)",
+                  shown, (unsigned long long)size, (unsigned long long)need);
+        goto out;
+    }
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        ElfW(Phdr) ph;
+        if (read_at(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)) != 0) {
+            rc = fail(err, ACTR_EABI, "%s: cannot read program header %u", shown, i);
+            goto out;
+        }
+        if (ph.p_type == PT_LOAD && !fits(ph.p_offset, ph.p_filesz, size)) {
+            rc = fail(err, ACTR_EABI,
+                      "%s: truncated: %llu bytes, a segment ends at %llu (still being written?)",
+                      shown, (unsigned long long)size,
+                      (unsigned long long)(ph.p_offset + ph.p_filesz));
+            goto out;
+        }
+    }
+out:
+    close(fd);
+    return rc;
+}
+
+/* ---- opening and checking a plugin file ------------------------------------------------ */
+
+/* A plugin library that is open and whose descriptor has passed the checks
+ * that need no registry. */
+typedef struct opened {
+    void *dl;
+    const actr_plugin_t *desc;
+    uint32_t tstride; /* the plugin's sizeof(actr_actor_type_t) */
+} opened_t;
+
+static const actr_actor_type_t *type_at(const opened_t *o, uint32_t i)
+{
+    return (const actr_actor_type_t *)(const void *)((const char *)o->desc->types +
+                                                     (size_t)i * o->tstride);
+}
+
+static int valid_plugin_name(const char *s, size_t n)
+{
+    if (n == 0 || n > NAME_MAX_LEN)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return 0;
+    }
+    return 1;
+}
+
+static int valid_type_name(const char *s, size_t n)
+{
+    if (n == 0 || n > TYPE_NAME_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.' || c == ':'))
+            return 0;
+    }
+    return 1;
+}
+
+/* "MAJOR.MINOR.PATCH", optionally followed by a pre-release or build suffix
+ * ("-rc.1", "+git.abc"). */
+static int valid_version(const char *s, size_t n)
+{
+    if (n == 0 || n > VERSION_MAX_LEN)
+        return 0;
+    size_t i = 0;
+    for (int part = 0; part < 3; part++) {
+        size_t start = i;
+        while (i < n && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == start)
+            return 0;
+        if (part < 2) {
+            if (i >= n || s[i] != '.')
+                return 0;
+            i++;
+        }
+    }
+    if (i == n)
+        return 1;
+    if (s[i] != '-' && s[i] != '+')
+        return 0;
+    for (i++; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '-' || c == '+'))
+            return 0;
+    }
+    return 1;
+}
+
+/* dlopen `file` (ELF-checked first), find the entry, and check the descriptor
+ * up to the name and version. Messages name `shown`. */
+static int open_plugin(const char *shown, const char *file, opened_t *o, actr_error_t *err)
+{
+    memset(o, 0, sizeof(*o));
+    int rc = elf_check(shown, file, err);
+    if (rc != 0)
+        return rc;
+    /* RTLD_NOW: an unresolved symbol is a load error now, not a crash in a
+     * handler later; RTLD_LOCAL: two plugins never see each other's symbols. */
+    void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    if (dl == NULL) {
+        const char *why = dlerror();
+        return fail(err, ACTR_EABI, "%s: cannot load: %s", shown, why ? why : "dlopen failed");
+    }
+    void *sym = dlsym(dl, ACTR_PLUGIN_ENTRY);
+    if (sym == NULL) {
+        dlclose(dl);
+        return fail(err, ACTR_EABI, "%s: no %s symbol (not an actr plugin?)", shown,
+                    ACTR_PLUGIN_ENTRY);
+    }
+    const actr_plugin_t *(*entry)(void);
+    memcpy(&entry, &sym, sizeof(entry)); /* POSIX: object to function pointer */
+    const actr_plugin_t *d = entry();
+    o->dl = dl;
+    o->desc = d;
+    if (d == NULL)
+        return fail(err, ACTR_EABI, "%s: %s() returned NULL", shown, ACTR_PLUGIN_ENTRY);
+    if (d->abi_major != ACTR_PLUGIN_ABI_MAJOR)
+        return fail(err, ACTR_EABI, "%s: ABI major %u, this runtime speaks %u", shown,
+                    (unsigned)d->abi_major, (unsigned)ACTR_PLUGIN_ABI_MAJOR);
+    if (d->abi_minor > ACTR_PLUGIN_ABI_MINOR)
+        return fail(err, ACTR_EABI, "%s: built for ABI %u.%u, newer than this runtime's %u.%u",
+                    shown, (unsigned)d->abi_major, (unsigned)d->abi_minor,
+                    (unsigned)ACTR_PLUGIN_ABI_MAJOR, (unsigned)ACTR_PLUGIN_ABI_MINOR);
+    if (d->size < DESC_MIN_SIZE)
+        return fail(err, ACTR_EABI,
+                    "%s: descriptor is %u bytes, smaller than the ABI %u.0 descriptor (%zu)", shown,
+                    (unsigned)d->size, (unsigned)ACTR_PLUGIN_ABI_MAJOR, (size_t)DESC_MIN_SIZE);
+    if (d->signature == NULL)
+        return fail(err, ACTR_EABI, "%s: no build signature (expected '%s')", shown,
+                    ACTR_PLUGIN_SIGNATURE);
+    size_t sl = strnlen(d->signature, SIG_MAX_LEN + 1);
+    if (sl > SIG_MAX_LEN || strcmp(d->signature, ACTR_PLUGIN_SIGNATURE) != 0)
+        return fail(err, ACTR_EABI, "%s: signature '%.*s' does not match '%s'", shown,
+                    (int)(sl > SIG_MAX_LEN ? SIG_MAX_LEN : sl), d->signature,
+                    ACTR_PLUGIN_SIGNATURE);
+    if (d->name == NULL)
+        return fail(err, ACTR_EABI, "%s: the descriptor has no plugin name", shown);
+    size_t nl = strnlen(d->name, NAME_MAX_LEN + 1);
+    if (!valid_plugin_name(d->name, nl))
+        return fail(err, ACTR_EABI, "%s: plugin name '%.*s' is not 1..%d characters of [a-z0-9_-]",
+                    shown, (int)(nl > NAME_MAX_LEN ? NAME_MAX_LEN : nl), d->name, NAME_MAX_LEN);
+    if (d->version == NULL)
+        return fail(err, ACTR_EABI, "%s: plugin '%s' has no version", shown, d->name);
+    size_t vl = strnlen(d->version, VERSION_MAX_LEN + 1);
+    if (!valid_version(d->version, vl))
+        return fail(err, ACTR_EABI, "%s: plugin '%s' version '%.*s' is not MAJOR.MINOR.PATCH",
+                    shown, d->name, (int)(vl > VERSION_MAX_LEN ? VERSION_MAX_LEN : vl), d->version);
+    return 0;
+}
+
+/* The checks after the name: types (each named, unique, with a receive, no
+ * reserved hook; none already provided on the node when ps is given, which
+ * the caller locks) and the reserved fields. */
+static int check_types(const char *shown, opened_t *o, struct actr__plugins *ps, actr_error_t *err)
+{
+    const actr_plugin_t *d = o->desc;
+    if (d->types == NULL || d->ntypes == 0)
+        return fail(err, ACTR_EABI, "%s: plugin '%s' declares no actor types", shown, d->name);
+    if (d->ntypes > MAX_TYPES)
+        return fail(err, ACTR_EABI, "%s: plugin '%s' declares %u actor types (at most %d)", shown,
+                    d->name, (unsigned)d->ntypes, MAX_TYPES);
+    o->tstride = d->types[0].size;
+    for (uint32_t i = 0; i < d->ntypes; i++) {
+        /* the stride is the plugin's struct size, so each entry's own size
+         * field must agree with the first before we step past it */
+        const actr_actor_type_t *t = i == 0 || o->tstride >= TYPE_MIN_SIZE ? type_at(o, i) : NULL;
+        if (t == NULL || t->size < TYPE_MIN_SIZE || t->size != o->tstride)
+            return fail(err, ACTR_EABI,
+                        "%s: type #%u has size %u, expected %zu (the ABI %u.0 actor type)", shown,
+                        (unsigned)i, t ? (unsigned)t->size : 0u, (size_t)TYPE_MIN_SIZE,
+                        (unsigned)ACTR_PLUGIN_ABI_MAJOR);
+        if (t->name == NULL)
+            return fail(err, ACTR_EABI, "%s: type #%u has no name", shown, (unsigned)i);
+        size_t tl = strnlen(t->name, TYPE_NAME_MAX + 1);
+        if (!valid_type_name(t->name, tl))
+            return fail(err, ACTR_EABI,
+                        "%s: type #%u name '%.*s' is not 1..%d characters of [A-Za-z0-9_.:-]",
+                        shown, (unsigned)i, (int)(tl > TYPE_NAME_MAX ? TYPE_NAME_MAX : tl), t->name,
+                        TYPE_NAME_MAX);
+        for (uint32_t j = 0; j < i; j++)
+            if (strcmp(type_at(o, j)->name, t->name) == 0)
+                return fail(err, ACTR_EABI, "%s: actor type '%s' is declared twice (#%u and #%u)",
+                            shown, t->name, (unsigned)j, (unsigned)i);
+        if (ps != NULL) {
+            void **slot = actr__strmap_find(&ps->types, t->name);
+            if (slot != NULL) {
+                const ptype_t *other = *slot;
+                return fail(err, ACTR_EEXIST,
+                            "%s: actor type '%s' is already provided by plugin '%s' %s", shown,
+                            t->name, other->owner ? other->owner->name : "?",
+                            other->owner ? other->owner->version : "?");
+            }
+        }
+        if (t->receive == NULL)
+            return fail(err, ACTR_EABI, "%s: type #%u '%s' has no receive callback", shown,
+                        (unsigned)i, t->name);
+        if (t->migrate != NULL)
+            return fail(err, ACTR_EABI,
+                        "%s: type '%s' sets migrate, which is reserved (must be NULL) in ABI %u.%u",
+                        shown, t->name, (unsigned)ACTR_PLUGIN_ABI_MAJOR,
+                        (unsigned)ACTR_PLUGIN_ABI_MINOR);
+        if (t->state_size > MAX_STATE_SIZE)
+            return fail(err, ACTR_EABI, "%s: type '%s' asks for %zu bytes of state (at most %zu)",
+                        shown, t->name, t->state_size, MAX_STATE_SIZE);
+    }
+    for (size_t i = 0; i < sizeof(d->reserved) / sizeof(d->reserved[0]); i++)
+        if (d->reserved[i] != NULL)
+            return fail(err, ACTR_EABI,
+                        "%s: descriptor field reserved[%zu] is not NULL (built for another ABI?)",
+                        shown, i);
+    return 0;
+}
+
+/* ---- private copies ----------------------------------------------------------------- */
+
+static int mkdir_one(const char *dir)
+{
+    if (mkdir(dir, 0700) == 0 || errno == EEXIST)
+        return 0;
+    return -errno;
+}
+
+/* Copy the open file `in` to a fresh <data_dir>/plugins/<base>.<n>.so; the
+ * new path goes to *out (owned). */
+static int make_copy(actr_t *rt, struct actr__plugins *ps, const char *path, int in, char **out,
+                     actr_error_t *err)
+{
+    *out = NULL;
+    char dir[4096];
+    if ((size_t)snprintf(dir, sizeof(dir), "%s/plugins", rt->data_dir) >= sizeof(dir))
+        return fail(err, ACTR_E2BIG, "%s: data directory path too long", path);
+    int rc = mkdir_one(rt->data_dir);
+    if (rc == 0)
+        rc = mkdir_one(dir);
+    if (rc != 0)
+        return fail(err, rc, "%s: cannot create %s: %s", path, dir, errno_text(-rc));
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    size_t bl = strlen(base);
+    if (bl > 3 && strcmp(base + bl - 3, ".so") == 0)
+        bl -= 3;
+    if (bl > 100)
+        bl = 100;
+    char copy[4096 + 128];
+    int fd = -1;
+    for (int tries = 0; fd < 0 && tries < COPY_TRIES; tries++) {
+        pthread_mutex_lock(&ps->mu);
+        unsigned n = ++ps->seq;
+        pthread_mutex_unlock(&ps->mu);
+        snprintf(copy, sizeof(copy), "%s/%.*s.%u.so", dir, (int)bl, base, n);
+        /* O_EXCL: never reuse a name another runtime (same data dir) or an
+         * earlier crashed run may have mapped */
+        fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
+        if (fd < 0 && errno != EEXIST)
+            return fail(err, -errno, "%s: cannot create %s: %s", path, copy, errno_text(errno));
+    }
+    if (fd < 0)
+        return fail(err, ACTR_EEXIST, "%s: no free name for a private copy in %s", path, dir);
+    char buf[65536];
+    for (;;) {
+        ssize_t r = read(in, buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = fail(err, -errno, "%s: cannot read: %s", path, errno_text(errno));
+            break;
+        }
+        if (r == 0)
+            break;
+        for (ssize_t w = 0; w < r;) {
+            ssize_t k = write(fd, buf + w, (size_t)(r - w));
+            if (k < 0 && errno == EINTR)
+                continue;
+            if (k < 0) {
+                rc = fail(err, -errno, "%s: cannot write %s: %s", path, copy, errno_text(errno));
+                break;
+            }
+            w += k;
+        }
+        if (rc != 0)
+            break;
+    }
+    if (close(fd) != 0 && rc == 0)
+        rc = fail(err, -errno, "%s: cannot write %s: %s", path, copy, errno_text(errno));
+    if (rc != 0) {
+        unlink(copy);
+        return rc;
+    }
+    *out = actr__strdup(copy);
+    if (*out == NULL) {
+        unlink(copy);
+        return fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+    }
+    return 0;
+}
+
+/* ---- registry records ------------------------------------------------------------------ */
+
+static void plugin_free(plugin_t *p)
+{
+    if (p == NULL)
+        return;
+    free(p->name);
+    free(p->version);
+    free(p->path);
+    free(p->copy);
+    free(p->signature);
+    free(p->types);
+    free(p);
+}
+
+static void ptype_free(ptype_t *t)
+{
+    if (t != NULL) {
+        free(t->name);
+        free(t);
+    }
+}
+
+/* Build the records of an opened plugin (not yet registered). */
+static plugin_t *plugin_new(const char *path, char *copy, const opened_t *o)
+{
+    const actr_plugin_t *d = o->desc;
+    plugin_t *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return NULL;
+    p->name = actr__strdup(d->name);
+    p->version = actr__strdup(d->version);
+    p->path = actr__strdup(path);
+    p->signature = actr__strdup(d->signature);
+    p->types = calloc(d->ntypes, sizeof(*p->types));
+    p->abi_major = d->abi_major;
+    p->abi_minor = d->abi_minor;
+    p->desc = d;
+    p->dl = o->dl;
+    if (!p->name || !p->version || !p->path || !p->signature || !p->types) {
+        plugin_free(p);
+        return NULL;
+    }
+    for (uint32_t i = 0; i < d->ntypes; i++) {
+        const actr_actor_type_t *src = type_at(o, i);
+        ptype_t *t = calloc(1, sizeof(*t));
+        if (t == NULL || (t->name = actr__strdup(src->name)) == NULL) {
+            free(t);
+            for (uint32_t j = 0; j < p->ntypes; j++)
+                ptype_free(p->types[j]);
+            plugin_free(p);
+            return NULL;
+        }
+        t->beh.size = sizeof(t->beh);
+        t->beh.name = t->name;
+        t->beh.state_size = src->state_size;
+        t->beh.init = type_init;
+        t->beh.receive = src->receive;
+        t->beh.terminate = type_terminate;
+        t->p_init = src->init;
+        t->p_term = src->terminate;
+        atomic_init(&t->live, 0);
+        atomic_init(&t->closing, 0);
+        t->owner = p;
+        p->types[p->ntypes++] = t;
+    }
+    p->copy = copy; /* last: on failure above the caller still owns it */
+    return p;
+}
+
+/* Under mu: take p out of the list and its types out of the map. */
+static void unlink_plugin(struct actr__plugins *ps, plugin_t *p)
+{
+    for (plugin_t **pp = &ps->head; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    p->next = NULL;
+    for (uint32_t i = 0; i < p->ntypes; i++) {
+        void *v = NULL;
+        if (actr__strmap_find(&ps->types, p->types[i]->name) != NULL)
+            (void)actr__strmap_del(&ps->types, p->types[i]->name, &v);
+    }
+}
+
+/* Under mu: mark p's types dead (late inits fail) and keep their records
+ * until close. Should the graveyard not grow (no memory), a record is
+ * leaked rather than freed: a queued init may still read it. */
+static void bury_types(struct actr__plugins *ps, plugin_t *p)
+{
+    for (uint32_t i = 0; i < p->ntypes; i++) {
+        ptype_t *t = p->types[i];
+        t->dead = 1;
+        t->owner = NULL;
+        if (ps->ngrave == ps->capgrave) {
+            size_t cap = ps->capgrave ? ps->capgrave * 2 : 16;
+            ptype_t **g = realloc(ps->grave, cap * sizeof(*g));
+            if (g == NULL)
+                continue;
+            ps->grave = g;
+            ps->capgrave = cap;
+        }
+        ps->grave[ps->ngrave++] = t;
+    }
+}
+
+/* Unmap a plugin whose actors are all gone: its unload hook, dlclose, the
+ * copy removed. No lock held. */
+static void plugin_close(plugin_t *p, int run_hook)
+{
+    if (run_hook && p->desc->unload != NULL)
+        p->desc->unload(&actr__host_api);
+    if (p->dl != NULL)
+        dlclose(p->dl);
+    p->dl = NULL;
+    if (p->copy != NULL)
+        unlink(p->copy);
+}
+
+/* ---- public: load --------------------------------------------------------------------- */
 
 int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
 {
-    (void)rt;
-    (void)path;
-    if (err != NULL)
-        err->code = ACTR_ENOSYS;
-    return ACTR_ENOSYS;
+    err_clear(err);
+    if (rt == NULL || path == NULL || path[0] == '\0')
+        return fail(err, ACTR_EINVAL, "plugin load: no runtime or no path");
+    if (on_runtime_thread(rt))
+        return fail(err, ACTR_ECONTEXT, "%s: plugins cannot be loaded from an actor's handler",
+                    path);
+    struct actr__plugins *ps = registry(rt);
+    if (ps == NULL)
+        return fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        int e = errno;
+        return fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
+                    e == ENOENT ? "no such file" : errno_text(e));
+    }
+    struct stat st;
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(in);
+        return fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
+    }
+    char *copy = NULL;
+    int rc = make_copy(rt, ps, path, in, &copy, err);
+    close(in);
+    if (rc != 0)
+        return rc;
+
+    opened_t o;
+    rc = open_plugin(path, copy, &o, err);
+    plugin_t *p = NULL;
+    if (rc == 0) {
+        pthread_mutex_lock(&ps->mu);
+        for (plugin_t *q = ps->head; q != NULL; q = q->next)
+            if (strcmp(q->name, o.desc->name) == 0) {
+                rc = fail(err, ACTR_EEXIST, "%s: plugin '%s' is already loaded (from %s)", path,
+                          q->name, q->path);
+                break;
+            }
+        if (rc == 0)
+            rc = check_types(path, &o, ps, err);
+        if (rc == 0 && (p = plugin_new(path, copy, &o)) == NULL)
+            rc = fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+        if (rc == 0) {
+            /* reserve the names now (not yet spawnable: ready == 0), so a
+             * concurrent load of a clashing plugin is refused */
+            uint32_t i;
+            for (i = 0; i < p->ntypes; i++)
+                if (actr__strmap_add(&ps->types, p->types[i]->name, p->types[i]) != 0)
+                    break;
+            plugin_t **tail = &ps->head;
+            while (*tail != NULL)
+                tail = &(*tail)->next;
+            *tail = p;
+            if (i < p->ntypes) {
+                unlink_plugin(ps, p);
+                rc = fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+            }
+        }
+        pthread_mutex_unlock(&ps->mu);
+    }
+    if (rc == 0 && o.desc->load != NULL) {
+        int hr = o.desc->load(&actr__host_api);
+        if (hr != 0) {
+            if (hr > 0)
+                hr = ACTR_ECANCELED;
+            rc = fail(err, hr, "%s: load hook failed: %s (%s)", path, actr_err_name(hr),
+                      actr_strerror(hr));
+            pthread_mutex_lock(&ps->mu);
+            unlink_plugin(ps, p);
+            pthread_mutex_unlock(&ps->mu);
+        }
+    }
+    if (rc != 0) {
+        /* nothing stays: no records, no mapping, no copy */
+        if (p != NULL) {
+            for (uint32_t i = 0; i < p->ntypes; i++)
+                ptype_free(p->types[i]);
+            p->copy = NULL;
+            plugin_free(p);
+        }
+        if (o.dl != NULL)
+            dlclose(o.dl);
+        unlink(copy);
+        free(copy);
+        return rc;
+    }
+    /* logged before it becomes visible: an unload may free p right after */
+    actr__log(rt, ACTR_LOG_INFO, ACTR_REF_NONE, "plugin %s %s loaded from %s (%u type%s)", p->name,
+              p->version, path, (unsigned)p->ntypes, p->ntypes == 1 ? "" : "s");
+    pthread_mutex_lock(&ps->mu);
+    p->ready = 1;
+    pthread_mutex_unlock(&ps->mu);
+    return 0;
+}
+
+/* ---- public: unload --------------------------------------------------------------------- */
+
+typedef struct kill_walk {
+    plugin_t *p;
+    actr_ctx_t *client;
+} kill_walk_t;
+
+static void kill_one(void *ud, const actr_actor_info_t *info)
+{
+    kill_walk_t *w = ud;
+    for (uint32_t i = 0; i < w->p->ntypes; i++)
+        if (info->type == w->p->types[i]->name) {
+            (void)actr_actor_kill(w->client, info->ref);
+            return;
+        }
 }
 
 int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *err)
 {
-    (void)rt;
-    (void)name;
-    (void)force;
-    (void)err;
-    return ACTR_ENOSYS;
+    err_clear(err);
+    if (rt == NULL || name == NULL)
+        return fail(err, ACTR_EINVAL, "plugin unload: no runtime or no name");
+    if (on_runtime_thread(rt))
+        return fail(err, ACTR_ECONTEXT,
+                    "plugin '%s': plugins cannot be unloaded from an actor's handler", name);
+    struct actr__plugins *ps = registry_peek(rt);
+    if (ps == NULL)
+        return fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
+    pthread_mutex_lock(&ps->mu);
+    plugin_t *p = ps->head;
+    while (p != NULL && strcmp(p->name, name) != 0)
+        p = p->next;
+    if (p == NULL || !p->ready || p->unloading) {
+        int busy = p != NULL;
+        pthread_mutex_unlock(&ps->mu);
+        if (busy)
+            return fail(err, ACTR_EBUSY, "plugin '%s' is being loaded or unloaded", name);
+        return fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
+    }
+    /* seq_cst store, then seq_cst loads of `live` (see type_init): after
+     * this, an actor either is counted here or its init fails */
+    for (uint32_t i = 0; i < p->ntypes; i++)
+        atomic_store_explicit(&p->types[i]->closing, 1, memory_order_seq_cst);
+    uint64_t live = plugin_live(p);
+    if (live > 0 && !force) {
+        for (uint32_t i = 0; i < p->ntypes; i++)
+            atomic_store_explicit(&p->types[i]->closing, 0, memory_order_seq_cst);
+        pthread_mutex_unlock(&ps->mu);
+        return fail(err, ACTR_EBUSY,
+                    "plugin '%s' has %llu live actor%s (stop them, or unload with force)", name,
+                    (unsigned long long)live, live == 1 ? "" : "s");
+    }
+    /* committed: from here no new actor of its types can start */
+    p->unloading = 1;
+    unlink_plugin(ps, p);
+    for (uint32_t i = 0; i < p->ntypes; i++)
+        p->types[i]->dead = 1;
+    pthread_mutex_unlock(&ps->mu);
+
+    int rc = 0;
+    if (plugin_live(p) > 0) {
+        actr_ctx_t *client = NULL;
+        /* without a client (the runtime is stopping) the actors die anyway */
+        if (actr_client_open(rt, &client) != 0)
+            client = NULL;
+        kill_walk_t w = {p, client};
+        uint64_t deadline = actr__now_ms() + UNLOAD_WAIT_MS;
+        unsigned round = 0;
+        while (plugin_live(p) > 0) {
+            if (actr__now_ms() > deadline) {
+                rc = ACTR_ETIMEDOUT;
+                break;
+            }
+            /* re-list now and then: an actor still in its init is not listed
+             * yet, and is killed once it is */
+            if (client != NULL && round++ % 20 == 0)
+                (void)actr_actors_list(rt, kill_one, &w);
+            struct timespec ts = {0, 1000000}; /* polling 1 ms, bounded by the deadline */
+            nanosleep(&ts, NULL);
+        }
+        actr_client_close(client);
+    }
+    pthread_mutex_lock(&ps->mu);
+    bury_types(ps, p);
+    if (rc != 0) {
+        /* still running plugin code: keep it mapped until the runtime closes */
+        uint64_t left = plugin_live(p);
+        p->next = ps->zombies;
+        ps->zombies = p;
+        pthread_mutex_unlock(&ps->mu);
+        return fail(err, rc,
+                    "plugin '%s': %llu actor%s still alive after %d ms; it stays mapped until "
+                    "the runtime closes",
+                    name, (unsigned long long)left, left == 1 ? "" : "s", UNLOAD_WAIT_MS);
+    }
+    pthread_mutex_unlock(&ps->mu);
+    plugin_close(p, 1);
+    actr__log(rt, ACTR_LOG_INFO, ACTR_REF_NONE, "plugin %s %s unloaded", p->name, p->version);
+    plugin_free(p);
+    return 0;
+}
+
+/* ---- public: list and inspect ---------------------------------------------------------- */
+
+/* A copy of what the listing reports about one plugin, in one allocation, so
+ * callbacks run without the registry lock (they may call the loader). */
+typedef struct snap {
+    actr_plugin_info_t info;
+    const char **types;
+    char strings[];
+} snap_t;
+
+static char *put_str(char **cur, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *at = *cur;
+    memcpy(at, s, n);
+    *cur += n;
+    return at;
+}
+
+static snap_t *snapshot(const plugin_t *p)
+{
+    size_t bytes =
+        strlen(p->name) + strlen(p->version) + strlen(p->path) + strlen(p->signature) + 4;
+    for (uint32_t i = 0; i < p->ntypes; i++)
+        bytes += strlen(p->types[i]->name) + 1;
+    snap_t *s = malloc(sizeof(*s) + bytes);
+    const char **types = calloc(p->ntypes, sizeof(*types));
+    if (s == NULL || types == NULL) {
+        free(s);
+        free(types);
+        return NULL;
+    }
+    char *cur = s->strings;
+    s->types = types;
+    s->info.name = put_str(&cur, p->name);
+    s->info.version = put_str(&cur, p->version);
+    s->info.path = put_str(&cur, p->path);
+    s->info.signature = put_str(&cur, p->signature);
+    for (uint32_t i = 0; i < p->ntypes; i++)
+        types[i] = put_str(&cur, p->types[i]->name);
+    s->info.abi_major = p->abi_major;
+    s->info.abi_minor = p->abi_minor;
+    s->info.ntypes = p->ntypes;
+    s->info.types = types;
+    s->info.actors = plugin_live(p);
+    return s;
 }
 
 int actr_plugin_list(actr_t *rt, actr_plugin_info_fn fn, void *ud)
 {
-    (void)rt;
-    (void)fn;
-    (void)ud;
-    return 0;
+    if (rt == NULL || fn == NULL)
+        return ACTR_EINVAL;
+    struct actr__plugins *ps = registry_peek(rt);
+    if (ps == NULL)
+        return 0;
+    pthread_mutex_lock(&ps->mu);
+    size_t n = 0;
+    for (plugin_t *p = ps->head; p != NULL; p = p->next)
+        n += p->ready;
+    snap_t **snaps = n ? calloc(n, sizeof(*snaps)) : NULL;
+    size_t k = 0;
+    for (plugin_t *p = ps->head; snaps != NULL && p != NULL; p = p->next)
+        if (p->ready)
+            snaps[k++] = snapshot(p);
+    pthread_mutex_unlock(&ps->mu);
+    if (n > 0 && snaps == NULL)
+        return ACTR_ENOMEM;
+    int rc = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (snaps[i] == NULL)
+            rc = ACTR_ENOMEM;
+        else
+            fn(ud, &snaps[i]->info);
+        if (snaps[i] != NULL)
+            free((void *)snaps[i]->types);
+        free(snaps[i]);
+    }
+    free(snaps);
+    return rc;
 }
 
 int actr_plugin_inspect(const char *path, actr_plugin_info_fn fn, void *ud, actr_error_t *err)
 {
-    (void)path;
-    (void)fn;
-    (void)ud;
-    (void)err;
-    return ACTR_ENOSYS;
+    err_clear(err);
+    if (path == NULL || path[0] == '\0')
+        return fail(err, ACTR_EINVAL, "plugin inspect: no path");
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        int e = errno;
+        return fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
+                    e == ENOENT ? "no such file" : errno_text(e));
+    }
+    if (!S_ISREG(st.st_mode))
+        return fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
+    /* a name without a slash would make dlopen search the library path */
+    char local[4096];
+    const char *file = path;
+    if (strchr(path, '/') == NULL) {
+        if ((size_t)snprintf(local, sizeof(local), "./%s", path) >= sizeof(local))
+            return fail(err, ACTR_E2BIG, "%s: path too long", path);
+        file = local;
+    }
+    opened_t o;
+    int rc = open_plugin(path, file, &o, err);
+    if (rc == 0)
+        rc = check_types(path, &o, NULL, err);
+    if (rc == 0) {
+        const actr_plugin_t *d = o.desc;
+        const char **types = calloc(d->ntypes, sizeof(*types));
+        if (types == NULL) {
+            rc = fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+        } else {
+            for (uint32_t i = 0; i < d->ntypes; i++)
+                types[i] = type_at(&o, i)->name;
+            actr_plugin_info_t info = {
+                .name = d->name,
+                .version = d->version,
+                .path = path,
+                .signature = d->signature,
+                .abi_major = d->abi_major,
+                .abi_minor = d->abi_minor,
+                .ntypes = d->ntypes,
+                .types = types,
+                .actors = 0,
+            };
+            if (fn != NULL)
+                fn(ud, &info);
+            free(types);
+        }
+    }
+    if (o.dl != NULL)
+        dlclose(o.dl);
+    return rc;
+}
+
+/* ---- public: types ------------------------------------------------------------------------ */
+
+/* Under no lock: the type record of a loaded plugin, or NULL. Records are
+ * never freed before the runtime, so the pointer stays valid after return. */
+static ptype_t *find_type(actr_t *rt, const char *type)
+{
+    struct actr__plugins *ps = registry_peek(rt);
+    if (ps == NULL)
+        return NULL;
+    pthread_mutex_lock(&ps->mu);
+    void **slot = actr__strmap_find(&ps->types, type);
+    ptype_t *t = slot ? *slot : NULL;
+    if (t != NULL && (t->dead || t->owner == NULL || !t->owner->ready))
+        t = NULL;
+    pthread_mutex_unlock(&ps->mu);
+    return t;
 }
 
 int actr_spawn_type(actr_ctx_t *ctx, const char *type, const void *args, size_t args_len,
                     const actr_spawn_opts_t *opts, actr_ref_t *out)
 {
-    (void)ctx;
-    (void)type;
-    (void)args;
-    (void)args_len;
-    (void)opts;
-    (void)out;
-    return ACTR_ENOENT;
+    if (out != NULL)
+        *out = ACTR_REF_NONE;
+    if (ctx == NULL || type == NULL || out == NULL)
+        return ACTR_EINVAL;
+    ptype_t *t = find_type(ctx->rt, type);
+    if (t == NULL)
+        return ACTR_ENOENT;
+    return actr_spawn(ctx, &t->beh, args, args_len, opts, out);
 }
 
 int actr_type_behavior(actr_t *rt, const char *type, const actr_behavior_t **out)
 {
-    (void)rt;
-    (void)type;
-    (void)out;
-    return ACTR_ENOENT;
+    if (out != NULL)
+        *out = NULL;
+    if (rt == NULL || type == NULL || out == NULL)
+        return ACTR_EINVAL;
+    ptype_t *t = find_type(rt, type);
+    if (t == NULL)
+        return ACTR_ENOENT;
+    *out = &t->beh;
+    return 0;
 }
 
-void actr__plugins_free(actr_t *rt) { (void)rt; }
+/* ---- close --------------------------------------------------------------------------------- */
+
+static void close_list(plugin_t *head, int reverse_hooks)
+{
+    /* unload hooks in reverse load order, as a stack unwinds */
+    size_t n = 0;
+    for (plugin_t *p = head; p != NULL; p = p->next)
+        n++;
+    plugin_t **v = n ? calloc(n, sizeof(*v)) : NULL;
+    size_t k = 0;
+    for (plugin_t *p = head; p != NULL; p = p->next)
+        if (v != NULL)
+            v[k++] = p;
+    if (v != NULL) {
+        for (size_t i = k; i-- > 0;)
+            plugin_close(v[i], reverse_hooks);
+    } else {
+        for (plugin_t *p = head; p != NULL; p = p->next)
+            plugin_close(p, reverse_hooks);
+    }
+    free(v);
+    while (head != NULL) {
+        plugin_t *nx = head->next;
+        for (uint32_t i = 0; i < head->ntypes; i++)
+            if (head->types[i] != NULL && !head->types[i]->dead)
+                ptype_free(head->types[i]);
+        plugin_free(head);
+        head = nx;
+    }
+}
+
+void actr__plugins_free(actr_t *rt)
+{
+    struct actr__plugins *ps = registry_peek(rt);
+    if (ps == NULL)
+        return;
+    /* no actor is left: everything unloads at once */
+    close_list(ps->head, 1);
+    close_list(ps->zombies, 1); /* a forced unload timed out: their hooks run now */
+    for (size_t i = 0; i < ps->ngrave; i++)
+        ptype_free(ps->grave[i]);
+    free(ps->grave);
+    actr__strmap_free(&ps->types);
+    pthread_mutex_destroy(&ps->mu);
+    free(ps);
+    rt->plugins = NULL;
+}

@@ -34,16 +34,19 @@ ACTR_EXTERN void actr_control_stop(actr_control_t *ctl);
 
 /** Client side: send one request line (JSON text, no newline) to the socket at
  *  `path` and return the reply line in *reply (free with actr_free). Waits up to
- *  timeout_ms. Returns 0, or -errno / ACTR_ETIMEDOUT / ACTR_EPROTO. */
+ *  timeout_ms (negative: no limit). Returns 0, or -errno / ACTR_ETIMEDOUT /
+ *  ACTR_EPROTO. */
 ACTR_EXTERN int actr_control_request(const char *path, const char *request, int timeout_ms,
                                      char **reply, actr_error_t *err);
 
 /** Convert msgpack bytes to JSON text (newly allocated, free with actr_free).
- *  Returns 0, ACTR_EMSGPACK, ACTR_ENOMEM. */
+ *  Returns 0, ACTR_EMSGPACK, ACTR_E2BIG (the JSON would exceed 128 MiB, or a
+ *  non-string map key 64 KiB), ACTR_ENOMEM. */
 ACTR_EXTERN int actr_msgpack_to_json(const void *data, size_t len, char **json);
 
 /** Convert JSON text to msgpack bytes (newly allocated, free with actr_free).
- *  Returns 0, or ACTR_EINVAL with `err` naming the line:column of the JSON error. */
+ *  Returns 0, ACTR_EINVAL with `err` naming the line:column of the JSON error,
+ *  or ACTR_ENOMEM. */
 ACTR_EXTERN int actr_json_to_msgpack(const char *json, void **data, size_t *len,
                                      actr_error_t *err);
 

@@ -337,5 +337,10 @@ static inline uint64_t actr_ctx_now_ms(actr_ctx_t *c) { return actr_ctx_api(c)->
 /** Allocate zeroed memory through the runtime (accounted per plugin). */
 static inline void *actr_ctx_alloc(actr_ctx_t *c, size_t n) { return actr_ctx_api(c)->alloc(c, n); }
 static inline void actr_ctx_free(actr_ctx_t *c, void *p) { actr_ctx_api(c)->free(c, p); }
+/** The message of an ACTR_E* code (static string). */
+static inline const char *actr_ctx_strerror(actr_ctx_t *c, int err)
+{
+    return actr_ctx_api(c)->strerror(err);
+}
 
 #endif

@@ -1,0 +1,28 @@
+/* tests/plugins/ok_dup_name.c — another plugin named "ok" (3.0.0): refused while ok.so is loaded.
+ */
+#include <actr/plugin.h>
+
+static int receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+{
+    (void)ctx;
+    (void)state;
+    (void)msg;
+    return 0;
+}
+
+static const actr_actor_type_t types[] = {
+    {.size = sizeof(actr_actor_type_t), .name = "ok_other", .receive = receive},
+};
+
+static const actr_plugin_t desc = {
+    .abi_major = ACTR_PLUGIN_ABI_MAJOR,
+    .abi_minor = ACTR_PLUGIN_ABI_MINOR,
+    .size = sizeof(actr_plugin_t),
+    .signature = ACTR_PLUGIN_SIGNATURE,
+    .name = "ok",
+    .version = "3.0.0",
+    .types = types,
+    .ntypes = 1,
+};
+
+ACTR_PLUGIN_DEFINE(desc)

@@ -1,0 +1,29 @@
+/* tests/plugins/type_clash.c — plugin "clash" also provides type "ok_echo": refused while ok.so is
+ * loaded. */
+#include <actr/plugin.h>
+
+static int receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+{
+    (void)ctx;
+    (void)state;
+    (void)msg;
+    return 0;
+}
+
+static const actr_actor_type_t types[] = {
+    {.size = sizeof(actr_actor_type_t), .name = "clash_own", .receive = receive},
+    {.size = sizeof(actr_actor_type_t), .name = "ok_echo", .receive = receive},
+};
+
+static const actr_plugin_t desc = {
+    .abi_major = ACTR_PLUGIN_ABI_MAJOR,
+    .abi_minor = ACTR_PLUGIN_ABI_MINOR,
+    .size = sizeof(actr_plugin_t),
+    .signature = ACTR_PLUGIN_SIGNATURE,
+    .name = "clash",
+    .version = "1.0.0",
+    .types = types,
+    .ntypes = 2,
+};
+
+ACTR_PLUGIN_DEFINE(desc)
