@@ -558,10 +558,6 @@ static void do_init(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m)
         actr__ext_t *e = actr__ext(a);
         watch_add(&e->watchers, &e->nwatch, &e->capwatch, m->corr, m->from);
     }
-    if (atomic_load_explicit(&rt->stopping, memory_order_acquire)) {
-        die(ctx, a, ACTR_REASON_SHUTDOWN);
-        return;
-    }
     if (a->beh->state_size > 0) {
         a->state = calloc(1, a->beh->state_size);
         if (a->state == NULL) {
@@ -583,6 +579,10 @@ static void do_init(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m)
     atomic_store_explicit(&a->tname, a->beh->name ? a->beh->name : "?", memory_order_release);
     if (ctx->exit_reason[0] != '\0')
         die(ctx, a, ctx->exit_reason);
+    else if (atomic_load_explicit(&rt->stopping, memory_order_acquire))
+        /* spawned before the stop but started after the shutdown sweep: it
+         * still gets its init and terminate pair, like every other actor */
+        die(ctx, a, ACTR_REASON_SHUTDOWN);
 }
 
 static void reason_of(const actr_msg_t *m, char *buf, size_t cap)

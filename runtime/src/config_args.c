@@ -7,7 +7,8 @@
  *    0x hex, 0o octal, signed) -> int, floats (with '.', exponent, .inf,
  *    .nan) -> float64, anything else -> string. Quoted scalars and ones
  *    tagged !!str are strings. ${VAR} substitution comes first (values only,
- *    not keys).
+ *    not keys). (A null `args` as a whole means no args: config.c stores
+ *    NULL/0 for it without coming here.)
  *  - Recursive, one level per container, at most ACTR__CONF_MAX_DEPTH deep.
  *    It writes into one growing buffer bounded by ACTR__CONF_MAX_ARGS: a
  *    container's elements are written first and its header (whose size

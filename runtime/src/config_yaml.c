@@ -57,9 +57,12 @@ void actr__conf_close(actr__conf_parser_t *p)
 static yaml_mark_t mark_of_offset(const actr__conf_parser_t *p, size_t off)
 {
     yaml_mark_t m = {0, 0, 0};
+    size_t i = 0;
     if (off > p->len)
         off = p->len;
-    for (size_t i = 0; i < off; i++) {
+    if (off >= 3 && memcmp(p->buf, "\xEF\xBB\xBF", 3) == 0)
+        i = 3; /* a byte order mark is not a column */
+    for (; i < off; i++) {
         if (p->buf[i] == '\n') {
             m.line++;
             m.column = 0;

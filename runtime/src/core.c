@@ -4,8 +4,8 @@
  * Shutdown: actr_stop sets `stopping` (spawns and client sends are refused from
  * then on) and wakes the I/O thread, which sends every actor slot a STOP with
  * reason "shutdown". Running handlers finish; each actor runs terminate when
- * it reaches the STOP; an actor whose INIT is processed after `stopping` dies
- * at once. When the live count reaches zero the I/O thread closes its handles,
+ * it reaches the STOP; an actor whose INIT is processed after `stopping` runs
+ * init and then stops at once. When the live count reaches zero the I/O thread closes its handles,
  * the loop ends, the workers drain their queues and exit, and `stopped` is set.
  */
 #include <dirent.h>

@@ -521,6 +521,8 @@ TEST_IMPL(config, yaml_syntax)
     /* Invalid UTF-8: a reader error, positioned from its byte offset. */
     expect_error("node:\n  name: a\xff\n",
                  "test.yaml:2:10: YAML syntax error: invalid leading UTF-8 octet", 2, 10);
+    expect_error("\xef\xbb\xbfnode: {name: a\xff}\n",
+                 "test.yaml:1:15: YAML syntax error: invalid leading UTF-8 octet", 1, 15);
     expect_error_prefix("node:\n  name: b: c\n", "test.yaml:2:10: YAML syntax error: mapping "
                                                  "values are not allowed in this context");
     /* Errors later in the stream are found too. */
