@@ -473,9 +473,46 @@ void actr__drained(actr_ctx_t *ctx, actr__actor_t *a, uint32_t n)
 
 /* ---- stale messages and death ------------------------------------------------ */
 
+/* The standard reasons are kept as static strings; others are copied. */
+static const char *const std_reasons[] = {ACTR_REASON_NORMAL, ACTR_REASON_SHUTDOWN,
+                                          ACTR_REASON_KILLED, ACTR_REASON_NOPROC};
+
+static int is_std_reason(const char *r)
+{
+    for (size_t i = 0; i < sizeof(std_reasons) / sizeof(std_reasons[0]); i++)
+        if (r == std_reasons[i])
+            return 1;
+    return 0;
+}
+
+/* Remember why the generation now ending died: a monitor or link request that
+ * reached it alive but is handled only after its death learns the real
+ * reason rather than "noproc". */
+static void keep_reason(actr__actor_t *a, const char *reason)
+{
+    if (a->dead_reason != NULL && !is_std_reason(a->dead_reason))
+        free(a->dead_reason);
+    a->dead_reason = NULL;
+    for (size_t i = 0; i < sizeof(std_reasons) / sizeof(std_reasons[0]); i++)
+        if (strcmp(reason, std_reasons[i]) == 0)
+            a->dead_reason = (char *)std_reasons[i];
+    if (a->dead_reason == NULL)
+        a->dead_reason = actr__strdup(reason); /* NULL on OOM: "noproc" then */
+}
+
+void actr__forget_reason(actr__actor_t *a)
+{
+    if (a->dead_reason != NULL && !is_std_reason(a->dead_reason))
+        free(a->dead_reason);
+    a->dead_reason = NULL;
+}
+
 void actr__drop_stale(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, const char *reason)
 {
     actr_ref_t dead = actr__ref_of(ctx->rt, a, m->to_gen);
+    uint32_t gen = atomic_load_explicit(&a->gen, memory_order_relaxed);
+    if (reason == NULL && a->dead_reason != NULL && m->to_gen + 1 == gen)
+        reason = a->dead_reason; /* the generation that died last */
     if (reason == NULL)
         reason = ACTR_REASON_NOPROC;
     if (m->sys == ACTR__SYS_MONITOR)
@@ -504,6 +541,7 @@ static void die(actr_ctx_t *ctx, actr__actor_t *a, const char *why)
      * the death through a message below also sees the bump */
     atomic_store_explicit(&a->gen, ng, memory_order_release);
     atomic_store_explicit(&a->tname, NULL, memory_order_relaxed);
+    keep_reason(a, reason);
     ctx->self = self;
     if (a->inited && a->beh->terminate != NULL) {
         ctx->in_handler = 1;

@@ -291,6 +291,7 @@ static void free_slots(actr_t *rt)
         }
         free(a->state);
         a->state = NULL;
+        actr__forget_reason(a);
     }
 }
 

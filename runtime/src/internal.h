@@ -85,18 +85,22 @@ typedef struct actr__actor {
     /* line 2: owner only (the thread that holds the actor's schedule token),
      * except kill_gen, written rarely by a killer and read at every boundary */
     alignas(ACTR__CACHELINE) _Atomic uint32_t kill_gen; /* gen to kill; 0 = none */
+    _Atomic uint32_t next_free; /* free-list link (slot index + 1) */
     const actr_behavior_t *beh;
     void *state;
     actr__ext_t *ext; /* names, links, monitors, requests, timers, topics: lazily allocated */
     _Atomic uint64_t handled; /* messages delivered to the handler (read by stats) */
     _Atomic(const char *) tname; /* type name while alive (for listings); NULL when not */
-    _Atomic uint32_t next_free; /* free-list link (slot index + 1) */
+    char *dead_reason; /* why generation gen-1 died (owner only; static or owned) */
     uint32_t slot;
     uint8_t status; /* ACTR__ST_* */
     uint8_t trap;
     uint8_t inited;
     uint8_t cl_wake; /* clients: a wake-up is pending (under rt->client_mu) */
 } actr__actor_t;
+
+/* two cache lines per actor: the per-actor memory budget depends on it */
+_Static_assert(sizeof(actr__actor_t) == 2 * ACTR__CACHELINE, "actor slot must stay 128 bytes");
 
 /* A sender refused with ACTR_EMAILBOX, to be told ACTR_MSG_UNBLOCKED. */
 typedef struct actr__waiter {
@@ -268,6 +272,8 @@ void actr__release_slot(actr_t *rt, actr__actor_t *a);
 void actr__wake_waiters(actr_ctx_t *ctx, actr__actor_t *a, uint32_t gen, unsigned max);
 void actr__drained(actr_ctx_t *ctx, actr__actor_t *a, uint32_t n);
 void actr__drop_stale(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, const char *reason);
+/* Free a slot's remembered death reason (at close). */
+void actr__forget_reason(actr__actor_t *a);
 int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason, size_t cap);
 actr__ext_t *actr__ext(actr__actor_t *a);
 void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const char *reason);
