@@ -1362,6 +1362,17 @@ int actr_msg_unpack(const actr_msg_t *msg, const char *fmt, ...)
     if (msg == NULL)
         return ACTR_EINVAL;
     data = actr_msg_data(msg, &len);
+    if (fmt != NULL && fmt[0] == 'i' && fmt[1] == '\0' && len == 1 &&
+        ((const uint8_t *)data)[0] < 0x80) {
+        /* fastest path: one positive fixint into an int (a counter, a token) */
+        va_start(ap, fmt);
+        int *out = va_arg(ap, int *);
+        va_end(ap);
+        if (out == NULL)
+            return ACTR_EINVAL;
+        *out = ((const uint8_t *)data)[0];
+        return 0;
+    }
     va_start(ap, fmt);
     rc = unpack_ap(data, len, fmt, &ap);
     va_end(ap);
