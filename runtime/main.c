@@ -47,11 +47,11 @@
 #include "actr/plugin.h" /* ACTR_PLUGIN_ABI_MAJOR/MINOR */
 
 #define LOG_LINE_MAX 2048
-#define NAME_MAX_LEN 255        /* longest registered name (actr_register) */
-#define MAX_ACTORS 1000000      /* bound on all configured actors (after counts) */
-#define CTL_TIMEOUT_MS 5000     /* default wait for a control reply */
-#define ROOT_INTENSITY 10       /* the root supervisor: at most 10 restarts ... */
-#define ROOT_PERIOD_MS 10000    /* ... within 10 s */
+#define NAME_MAX_LEN 255     /* longest registered name (actr_register) */
+#define MAX_ACTORS 1000000   /* bound on all configured actors (after counts) */
+#define CTL_TIMEOUT_MS 5000  /* default wait for a control reply */
+#define ROOT_INTENSITY 10    /* the root supervisor: at most 10 restarts ... */
+#define ROOT_PERIOD_MS 10000 /* ... within 10 s */
 #define DEFAULT_CONFIG "runtime.yaml"
 
 /* ---- logging -------------------------------------------------------------- */
@@ -60,22 +60,6 @@ typedef struct logger {
     actr_log_level_t level;
     actr_log_format_t format;
 } logger_t;
-
-static const char *level_name(actr_log_level_t level)
-{
-    switch (level) {
-    case ACTR_LOG_DEBUG:
-        return "debug";
-    case ACTR_LOG_INFO:
-        return "info";
-    case ACTR_LOG_WARN:
-        return "warn";
-    case ACTR_LOG_ERROR:
-        return "error";
-    default:
-        return "off";
-    }
-}
 
 /* UTC with milliseconds: 2025-01-02T03:04:05.678Z */
 static void format_time(char *buf, size_t cap)
@@ -151,8 +135,7 @@ static json_t *json_text(const char *s)
     return j;
 }
 
-static int log_json(const char *when, actr_log_level_t level, const char *actor,
-                    const char *line)
+static int log_json(const char *when, actr_log_level_t level, const char *actor, const char *line)
 {
     json_t *o = json_object();
     char *text;
@@ -160,7 +143,7 @@ static int log_json(const char *when, actr_log_level_t level, const char *actor,
     if (o == NULL)
         return -1;
     json_object_set_new(o, "time", json_string(when));
-    json_object_set_new(o, "level", json_string(level_name(level)));
+    json_object_set_new(o, "level", json_string(actr_log_level_name(level)));
     json_object_set_new(o, "actor", actor ? json_string(actor) : json_null());
     json_object_set_new(o, "msg", json_text(line));
     text = json_dumps(o, JSON_COMPACT);
@@ -192,8 +175,8 @@ static void log_sink(void *ud, actr_log_level_t level, actr_ref_t actor, const c
     if (lg != NULL && lg->format == ACTR_LOG_JSON &&
         log_json(when, level, actr_ref_is_none(actor) ? NULL : who, line) == 0)
         return;
-    n = (size_t)snprintf(out, sizeof(out), "%s level=%s actor=%s msg=\"", when, level_name(level),
-                         actr_ref_is_none(actor) ? "-" : who);
+    n = (size_t)snprintf(out, sizeof(out), "%s level=%s actor=%s msg=\"", when,
+                         actr_log_level_name(level), actr_ref_is_none(actor) ? "-" : who);
     n = append_escaped(out, n, sizeof(out) - 2, line);
     out[n++] = '"';
     out[n++] = '\n';
@@ -340,9 +323,9 @@ static void usage(void)
 
 /* One actor to start, after count expansion. */
 typedef struct planned {
-    char *name;                   /* NAME, or NAME-k when count > 1 */
+    char *name; /* NAME, or NAME-k when count > 1 */
     const actr_actor_conf_t *conf;
-    size_t plugin, actor;         /* its plugins[i].actors[j] */
+    size_t plugin, actor; /* its plugins[i].actors[j] */
     const actr_behavior_t *beh;
 } planned_t;
 
@@ -356,10 +339,10 @@ typedef struct node {
     char socket[PATH_MAX];
     char up_line[PATH_MAX + 512]; /* "node NAME up: ...", logged by the watcher */
     /* run only: the signal thread and the root supervisor's watcher */
-    pthread_mutex_t sig_mu;       /* held by the signal thread around actr_stop */
-    int sig_live;                 /* under sig_mu: rt may be stopped by a signal */
-    atomic_int stopping;          /* a stop was asked for (signal or watcher) */
-    atomic_int failed;            /* the root supervisor gave up */
+    pthread_mutex_t sig_mu; /* held by the signal thread around actr_stop */
+    int sig_live;           /* under sig_mu: rt may be stopped by a signal */
+    atomic_int stopping;    /* a stop was asked for (signal or watcher) */
+    atomic_int failed;      /* the root supervisor gave up */
     sigset_t sigs;
 } node_t;
 
@@ -533,8 +516,7 @@ static int prepare(node_t *nd)
         rc = actr_plugin_load(nd->rt, c->plugins[i].path, &err);
         if (rc != 0) {
             fprintf(stderr, "%s:%d:%d: key 'plugins[%zu].path': %s\n", nd->file, c->plugins[i].line,
-                    c->plugins[i].col, i,
-                    err.msg[0] ? err.msg : reason_of(rc));
+                    c->plugins[i].col, i, err.msg[0] ? err.msg : reason_of(rc));
             return -1;
         }
     }
@@ -1212,8 +1194,10 @@ static int cmd_ctl(int argc, char **argv)
             return 1;
         }
         if (!cfg.control.enabled) {
-            fprintf(stderr, "actr ctl: %s: control.enabled is false: the node serves no control "
-                            "socket\n", file);
+            fprintf(stderr,
+                    "actr ctl: %s: control.enabled is false: the node serves no control "
+                    "socket\n",
+                    file);
             actr_config_free(&cfg);
             return 1;
         }

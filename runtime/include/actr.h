@@ -125,6 +125,9 @@ typedef struct actr_stats {
 /** Fill *out with the current counters (approximate while running). */
 ACTR_EXTERN void actr_stats(actr_t *rt, actr_stats_t *out);
 
+/** The lower-case name of a log level ("debug", "info", "warn", "error", "off"). Static. */
+ACTR_EXTERN const char *actr_log_level_name(actr_log_level_t level);
+
 /** Log a line through the runtime's sink at `level`, attributed to the calling
  *  actor or client. A NULL ctx has no runtime to log to: the line is dropped. */
 ACTR_EXTERN void actr_log(actr_ctx_t *ctx, actr_log_level_t level, const char *fmt, ...)

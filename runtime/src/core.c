@@ -8,7 +8,6 @@
  * init and then stops at once. When the live count reaches zero the I/O thread closes its handles,
  * the loop ends, the workers drain their queues and exit, and `stopped` is set.
  */
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,27 +245,6 @@ int actr_wait(actr_t *rt)
     return 0;
 }
 
-/* Remove a directory tree made by the runtime (the temporary data dir). */
-static void remove_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char sub[4096];
-            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-            struct stat st;
-            if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-                remove_tree(sub);
-            else
-                unlink(sub);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
 
 /* Free what actors never started or never finished left in their slots. */
 static void free_slots(actr_t *rt)
@@ -322,7 +300,7 @@ void actr_close(actr_t *rt)
     free(rt->chunks);
     free(rt->client_free);
     if (rt->data_dir_temp)
-        remove_tree(rt->data_dir);
+        actr__rmtree(rt->data_dir);
     free(rt->data_dir);
     if (rt->loop_inited)
         uv_loop_close(&rt->loop);

@@ -1,11 +1,14 @@
 /* util.c — error strings, version, the id and string maps, the clock, and
  * the runtime's log sink. Nothing here takes a lock; callers serialise.
  */
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -44,6 +47,29 @@ const char *actr_err_name(int err)
 unsigned actr_version(void) { return ACTR_VERSION_HEX; }
 void actr_free(void *p) { free(p); }
 const char *actr_version_string(void) { return ACTR_VERSION_STRING; }
+
+/* ---- files ------------------------------------------------------------------ */
+
+void actr__rmtree(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d != NULL) {
+        struct dirent *e;
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            char sub[4096];
+            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
+            struct stat st;
+            if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
+                actr__rmtree(sub);
+            else
+                unlink(sub);
+        }
+        closedir(d);
+    }
+    rmdir(path);
+}
 
 /* ---- clock ------------------------------------------------------------------- */
 
@@ -315,7 +341,7 @@ void actr__strmap_free(actr__strmap_t *m)
 
 /* ---- logging ---------------------------------------------------------------- */
 
-static const char *level_name(actr_log_level_t l)
+const char *actr_log_level_name(actr_log_level_t l)
 {
     switch (l) {
     case ACTR_LOG_DEBUG:
@@ -350,7 +376,7 @@ static void log_v(actr_t *rt, actr_log_level_t lvl, actr_ref_t who, const char *
         snprintf(actor, sizeof(actor), "<%u.%u>", who.slot, who.gen);
     fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s %s\n", tm.tm_year + 1900,
             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000L,
-            level_name(lvl), actor, line);
+            actr_log_level_name(lvl), actor, line);
 }
 
 void actr__log(actr_t *rt, actr_log_level_t lvl, actr_ref_t who, const char *fmt, ...)

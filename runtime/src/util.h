@@ -70,6 +70,9 @@ void actr__msgcache_flush(actr__msgcache_t *c);
 uint64_t actr__now_ms(void);
 uint64_t actr__now_ns(void);
 
+/* Remove a directory and everything below it (best effort; links not followed). */
+void actr__rmtree(const char *path);
+
 /* Copy a NUL-terminated string into an owned allocation (NULL on OOM). */
 char *actr__strdup(const char *s);
 

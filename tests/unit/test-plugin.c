@@ -28,6 +28,7 @@
 #include "actr.h"
 #include "actr/plugin.h"
 #include "task.h"
+#include "util.h"
 
 #define TP(x) ACTR_BINARY_DIR "/tests/plugins/" x ".so"
 #define SHIPPED(x) ACTR_BINARY_DIR "/plugins/" x ".so"
@@ -64,26 +65,6 @@ static void setup(void)
     ndowns = 0;
 }
 
-static void rm_tree(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-                continue;
-            char sub[1024];
-            snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-            struct stat st;
-            if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-                rm_tree(sub);
-            else
-                unlink(sub);
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
 
 static void teardown(void)
 {
@@ -94,7 +75,7 @@ static void teardown(void)
     actr_close(rt);
     rt = NULL;
     if (tmpdir[0] != '\0')
-        rm_tree(tmpdir);
+        actr__rmtree(tmpdir);
 }
 
 static const char *make_tmpdir(void)
