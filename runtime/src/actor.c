@@ -1,5 +1,6 @@
-/* actor.c — the actor table, the send path, and what happens on an actor's
- * thread: spawn, batch-limited dispatch, system messages, and death.
+/* actor.c — the send path and what happens on an actor's thread: spawn,
+ * batch-limited dispatch, system messages, monitors and links, backpressure,
+ * and death. (The slot table is in table.c, actor-owned timers in timer.c.)
  *
  * Invariants:
  * - Slots are type-stable (chunks are freed only by actr_close), so a ref
@@ -21,117 +22,6 @@
 #include "internal.h"
 #include "pack.h"
 
-/* tags of ext->timers entries (see timer_new) */
-#define TM_INTERVAL 1u
-#define TM_SELF 2u
-
-/* ---- the slot table ------------------------------------------------------- */
-
-actr__actor_t *actr__slot(actr_t *rt, uint32_t slot)
-{
-    uint32_t c = slot >> ACTR__CHUNK_SHIFT;
-    if (c >= ACTR__MAX_CHUNKS)
-        return NULL;
-    /* acquire: pairs with the release that published the initialised chunk */
-    actr__actor_t *ch = atomic_load_explicit(&rt->chunks[c], memory_order_acquire);
-    return ch ? &ch[slot & (ACTR__CHUNK_SIZE - 1)] : NULL;
-}
-
-static int chunk_ensure(actr_t *rt, uint32_t c)
-{
-    if (atomic_load_explicit(&rt->chunks[c], memory_order_acquire) != NULL)
-        return 0;
-    pthread_mutex_lock(&rt->chunk_mu);
-    int rc = 0;
-    if (atomic_load_explicit(&rt->chunks[c], memory_order_relaxed) == NULL) {
-        actr__actor_t *ch = aligned_alloc(ACTR__CACHELINE, ACTR__CHUNK_SIZE * sizeof(*ch));
-        if (ch == NULL) {
-            rc = ACTR_ENOMEM;
-        } else {
-            memset(ch, 0, ACTR__CHUNK_SIZE * sizeof(*ch));
-            for (uint32_t i = 0; i < ACTR__CHUNK_SIZE; i++) {
-                actr__actor_t *a = &ch[i];
-                actr__mb_init(&a->mb);
-                atomic_init(&a->count, 0);
-                atomic_init(&a->gen, 1);
-                atomic_init(&a->limit, rt->opts.mailbox_limit);
-                atomic_init(&a->kill_gen, 0);
-                atomic_init(&a->kind, ACTR__KIND_ACTOR);
-                atomic_init(&a->handled, 0);
-                atomic_init(&a->waiters, NULL);
-                atomic_init(&a->tname, NULL);
-                atomic_init(&a->next_free, 0);
-                a->slot = (c << ACTR__CHUNK_SHIFT) | i;
-            }
-            /* release: a reader that sees the chunk sees its initialised slots */
-            atomic_store_explicit(&rt->chunks[c], ch, memory_order_release);
-        }
-    }
-    pthread_mutex_unlock(&rt->chunk_mu);
-    return rc;
-}
-
-int actr__alloc_slot(actr_t *rt, int kind, actr__actor_t **out)
-{
-    if (kind == ACTR__KIND_ACTOR) {
-        /* pop the free list: a Treiber stack whose head carries a tag against ABA */
-        uint64_t h = atomic_load_explicit(&rt->free_head, memory_order_acquire);
-        while ((uint32_t)h != 0) {
-            actr__actor_t *a = actr__slot(rt, (uint32_t)h - 1);
-            uint32_t next = atomic_load_explicit(&a->next_free, memory_order_relaxed);
-            uint64_t nh = (((h >> 32) + 1) << 32) | next;
-            /* acquire on success: see the dying owner's writes (gen bump) */
-            if (atomic_compare_exchange_weak_explicit(&rt->free_head, &h, nh,
-                                                      memory_order_acquire,
-                                                      memory_order_acquire)) {
-                *out = a;
-                return 0;
-            }
-        }
-    }
-    uint32_t s = atomic_fetch_add_explicit(&rt->next_slot, 1, memory_order_relaxed);
-    if ((s >> ACTR__CHUNK_SHIFT) >= ACTR__MAX_CHUNKS) {
-        atomic_fetch_sub_explicit(&rt->next_slot, 1, memory_order_relaxed);
-        return ACTR_ENOMEM;
-    }
-    int rc = chunk_ensure(rt, s >> ACTR__CHUNK_SHIFT);
-    if (rc != 0)
-        return rc; /* the slot index is lost; harmless */
-    actr__actor_t *a = actr__slot(rt, s);
-    /* relaxed: the kind is read by senders only after they obtained a ref,
-     * which is published later with release semantics */
-    atomic_store_explicit(&a->kind, (uint8_t)kind, memory_order_relaxed);
-    *out = a;
-    return 0;
-}
-
-void actr__release_slot(actr_t *rt, actr__actor_t *a)
-{
-    uint64_t h = atomic_load_explicit(&rt->free_head, memory_order_relaxed);
-    for (;;) {
-        atomic_store_explicit(&a->next_free, (uint32_t)h, memory_order_relaxed);
-        uint64_t nh = (((h >> 32) + 1) << 32) | (uint64_t)(a->slot + 1);
-        /* release: the next spawner sees the bumped gen and the cleared slot */
-        if (atomic_compare_exchange_weak_explicit(&rt->free_head, &h, nh, memory_order_release,
-                                                  memory_order_relaxed))
-            return;
-    }
-}
-
-void actr__table_free(actr_t *rt)
-{
-    for (uint32_t c = 0; c < ACTR__MAX_CHUNKS; c++) {
-        actr__actor_t *ch = atomic_load_explicit(&rt->chunks[c], memory_order_relaxed);
-        if (ch == NULL)
-            break;
-        free(ch);
-    }
-}
-
-uint64_t actr__new_id(actr_t *rt)
-{
-    return atomic_fetch_add_explicit(&rt->next_id, 1, memory_order_relaxed);
-}
 
 /* ---- the send path ---------------------------------------------------------- */
 
@@ -217,7 +107,7 @@ static void send_reqfail(actr_ctx_t *ctx, actr_ref_t from, actr_ref_t to, uint64
     send_sys(ctx, from, to, m);
 }
 
-static int check_ctx(actr_ctx_t *ctx)
+int actr__check_ctx(actr_ctx_t *ctx)
 {
     if (ctx == NULL || ctx->rt == NULL)
         return ACTR_EINVAL;
@@ -232,7 +122,7 @@ int actr_send(actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *msg)
 {
     if (msg == NULL)
         return ACTR_EINVAL;
-    int rc = check_ctx(ctx);
+    int rc = actr__check_ctx(ctx);
     if (rc != 0) {
         actr__msg_unref(ctx, msg);
         return rc;
@@ -949,7 +839,7 @@ int actr_request(actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *msg, uint32_t timeo
 {
     if (msg == NULL)
         return ACTR_EINVAL;
-    int rc = check_ctx(ctx);
+    int rc = actr__check_ctx(ctx);
     if (rc == 0 && ctx->cur == NULL)
         rc = ACTR_ECONTEXT;
     if (rc == 0 && msg->len > ctx->rt->opts.max_payload)
@@ -1101,94 +991,5 @@ int actr_trap_exit(actr_ctx_t *ctx, int on)
     if (ctx->is_client || ctx->cur == NULL)
         return ACTR_ECONTEXT;
     ctx->cur->trap = on != 0;
-    return 0;
-}
-
-/* ---- public: timers owned by an actor ------------------------------------------ */
-
-/* Every timer a context creates is recorded in its ext->timers: id -> tag,
- * where tag = (due_ms << 2) | TM_SELF | TM_INTERVAL. Self-targeted entries
- * also filter delivery (a cancelled timer's message in flight is dropped);
- * the others only let actr_timer_cancel tell "mine" from "not mine", and
- * one-shot ones are purged lazily once they are well past due. */
-
-static void purge_fired(actr__idmap_t *m)
-{
-    uint64_t now = actr__now_ms();
-    for (size_t i = 0; i < m->cap; i++) {
-        uint64_t k = m->keys[i];
-        if (k == 0 || k == UINT64_MAX)
-            continue;
-        uintptr_t tag = (uintptr_t)m->vals[i];
-        if (!(tag & (TM_SELF | TM_INTERVAL)) && (uint64_t)(tag >> 2) + 1000 < now)
-            actr__idmap_del(m, k, NULL);
-    }
-}
-
-static int timer_new(actr_ctx_t *ctx, actr_ref_t to, uint32_t delay, uint32_t period,
-                     actr_msg_t *msg, uint64_t *id_out)
-{
-    if (msg == NULL)
-        return ACTR_EINVAL;
-    int rc = check_ctx(ctx);
-    if (rc == 0 && ctx->cur == NULL)
-        rc = ACTR_ECONTEXT;
-    if (rc == 0 && to.node != ctx->rt->node_id)
-        rc = to.node == 0 ? ACTR_EINVAL : ACTR_ENONODE;
-    if (rc != 0) {
-        actr__msg_unref(ctx, msg);
-        return rc;
-    }
-    actr_t *rt = ctx->rt;
-    uint64_t id = actr__new_id(rt);
-    int self = actr_ref_eq(to, ctx->self);
-    actr__idmap_t *tm = &actr__ext(ctx->cur)->timers;
-    if (tm->len >= 64 && (tm->len & (tm->len - 1)) == 0)
-        purge_fired(tm);
-    uintptr_t tag = (uintptr_t)((actr__now_ms() + delay) << 2) | (self ? TM_SELF : 0) |
-                    (period ? TM_INTERVAL : 0);
-    if (actr__idmap_put(tm, id, (void *)tag) != 0) {
-        actr__msg_unref(ctx, msg);
-        return ACTR_ENOMEM;
-    }
-    if (self) {
-        msg->flags |= ACTR__F_TIMER | (period ? ACTR__F_INTERVAL : 0);
-        msg->corr = id;
-    }
-    msg->from = ACTR_REF_NONE; /* timer messages come from the runtime */
-    rc = actr__timer_add(rt, to, id, delay, period, msg, 0);
-    if (rc != 0) {
-        actr__idmap_del(tm, id, NULL);
-        return rc;
-    }
-    if (id_out != NULL)
-        *id_out = id;
-    return 0;
-}
-
-int actr_timer_send_after(actr_ctx_t *ctx, actr_ref_t to, uint32_t delay_ms, actr_msg_t *msg,
-                          uint64_t *id)
-{
-    return timer_new(ctx, to, delay_ms, 0, msg, id);
-}
-
-int actr_timer_interval(actr_ctx_t *ctx, actr_ref_t to, uint32_t period_ms, actr_msg_t *msg,
-                        uint64_t *id)
-{
-    if (period_ms == 0) {
-        actr__msg_unref(ctx, msg);
-        return ACTR_EINVAL;
-    }
-    return timer_new(ctx, to, period_ms, period_ms, msg, id);
-}
-
-int actr_timer_cancel(actr_ctx_t *ctx, uint64_t id)
-{
-    if (ctx == NULL)
-        return ACTR_EINVAL;
-    if (ctx->cur == NULL || ctx->cur->ext == NULL ||
-        !actr__idmap_del(&ctx->cur->ext->timers, id, NULL))
-        return ACTR_ENOENT;
-    actr__timer_cancel_id(ctx->rt, id);
     return 0;
 }

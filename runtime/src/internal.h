@@ -257,11 +257,17 @@ extern const actr_host_api_t actr__host_api;
 /* plugin.c */
 void actr__plugins_free(actr_t *rt);
 
+/* tags of ext->timers entries (see timer.c: timers owned by an actor) */
+#define TM_INTERVAL 1u
+#define TM_SELF 2u
+
 /* msg.c */
 actr_msg_t *actr__msg_make(actr_ctx_t *ctx, uint32_t type, size_t len);
 void actr__msg_unref(actr_ctx_t *ctx, actr_msg_t *m);
 
 /* actor.c */
+/* 0, or why ctx may not send now (ACTR_EINVAL, ACTR_ESTOPPED). */
+int actr__check_ctx(actr_ctx_t *ctx);
 actr__actor_t *actr__slot(actr_t *rt, uint32_t slot);
 int actr__lookup(actr_t *rt, actr_ref_t ref, actr__actor_t **out);
 int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int counted);

@@ -1,6 +1,7 @@
 /* plugin.c — the plugin loader (actr/loader.h): private copies of plugin
- * files, the ELF and descriptor checks, the registry of loaded plugins and
- * their actor types, and the rules of unloading.
+ * files, the descriptor checks, the registry of loaded plugins and their
+ * actor types, and the rules of unloading. The platform parts (the ELF checks
+ * before dlopen, creating and filling a copy) are in os-<platform>.c (os.h).
  *
  * Loading copies the file to <data_dir>/plugins/<base>.<n>.so and dlopens the
  * copy, so the user may rebuild or delete the original at any time (the
@@ -28,10 +29,8 @@
  * behind a slow hook.
  */
 #include <dlfcn.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <link.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -42,6 +41,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "os.h"
 
 #define NAME_MAX_LEN 64   /* plugin names: [a-z0-9_-], 1..64 bytes */
 #define TYPE_NAME_MAX 128 /* type names: [A-Za-z0-9_.:-], 1..128 bytes */
@@ -227,157 +227,6 @@ static uint64_t plugin_live(const plugin_t *p)
     return n;
 }
 
-/* ---- ELF checks ------------------------------------------------------------------------ */
-
-#if defined(__x86_64__)
-#define HOST_MACHINE EM_X86_64
-#elif defined(__aarch64__)
-#define HOST_MACHINE EM_AARCH64
-#elif defined(__i386__)
-#define HOST_MACHINE EM_386
-#elif defined(__arm__)
-#define HOST_MACHINE EM_ARM
-#elif defined(__riscv)
-#define HOST_MACHINE EM_RISCV
-#elif defined(__powerpc64__)
-#define HOST_MACHINE EM_PPC64
-#elif defined(__s390x__)
-#define HOST_MACHINE EM_S390
-#endif
-
-#if __SIZEOF_POINTER__ == 8
-#define HOST_CLASS ELFCLASS64
-#else
-#define HOST_CLASS ELFCLASS32
-#endif
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-#define HOST_DATA ELFDATA2MSB
-#else
-#define HOST_DATA ELFDATA2LSB
-#endif
-
-static int read_at(int fd, void *buf, size_t n, uint64_t off)
-{
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pread(fd, (char *)buf + done, n - done, (off_t)(off + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        done += (size_t)r;
-    }
-    return 0;
-}
-
-/* `need` bytes at `off` lie inside a file of `size` bytes (overflow-safe). */
-static int fits(uint64_t off, uint64_t need, uint64_t size)
-{
-    return need <= size && off <= size - need;
-}
-
-/* Check that `file` is a complete ELF shared object for this machine.
- * Messages name `shown` (the path the user gave). */
-static int elf_check(const char *shown, const char *file, actr_error_t *err)
-{
-    int fd = open(file, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int e = errno;
-        return fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: cannot open: %s", shown,
-                    errno_text(e));
-    }
-    struct stat st;
-    int rc = 0;
-    ElfW(Ehdr) eh;
-    if (fstat(fd, &st) != 0) {
-        rc = fail(err, -errno, "%s: cannot stat: %s", shown, errno_text(errno));
-        goto out;
-    }
-    uint64_t size = (uint64_t)st.st_size;
-    if (size == 0) {
-        rc = fail(err, ACTR_EABI, "%s: not a shared object (empty file)", shown);
-        goto out;
-    }
-    unsigned char id[EI_NIDENT];
-    if (size < SELFMAG || read_at(fd, id, size < EI_NIDENT ? SELFMAG : EI_NIDENT, 0) != 0 ||
-        memcmp(id, ELFMAG, SELFMAG) != 0) {
-        rc = fail(err, ACTR_EABI, "%s: not a shared object (no ELF header)", shown);
-        goto out;
-    }
-    if (size < EI_NIDENT) {
-        rc = fail(err, ACTR_EABI, "%s: truncated: %llu bytes, not even a whole ELF header", shown,
-                  (unsigned long long)size);
-        goto out;
-    }
-    if (id[EI_CLASS] != HOST_CLASS) {
-        rc = fail(err, ACTR_EABI, "%s: built for %s, this runtime is %d-bit", shown,
-                  id[EI_CLASS] == ELFCLASS32   ? "32-bit"
-                  : id[EI_CLASS] == ELFCLASS64 ? "64-bit"
-                                               : "an unknown ELF class",
-                  (int)(8 * sizeof(void *)));
-        goto out;
-    }
-    if (id[EI_DATA] != HOST_DATA) {
-        rc = fail(err, ACTR_EABI, "%s: built for the other byte order", shown);
-        goto out;
-    }
-    if (size < sizeof(eh) || read_at(fd, &eh, sizeof(eh), 0) != 0) {
-        rc = fail(err, ACTR_EABI, "%s: truncated: %llu bytes, not even a whole ELF header", shown,
-                  (unsigned long long)size);
-        goto out;
-    }
-    if (eh.e_type != ET_DYN) {
-        rc = fail(err, ACTR_EABI, "%s: not a shared object (ELF type %s)", shown,
-                  eh.e_type == ET_EXEC   ? "EXEC: an executable"
-                  : eh.e_type == ET_REL  ? "REL: an object file, not linked with -shared"
-                  : eh.e_type == ET_CORE ? "CORE: a core dump"
-                                         : "unknown");
-        goto out;
-    }
-#ifdef HOST_MACHINE
-    if (eh.e_machine != HOST_MACHINE) {
-        rc = fail(err, ACTR_EABI, "%s: built for ELF machine %u, this runtime runs on %u", shown,
-                  (unsigned)eh.e_machine, (unsigned)HOST_MACHINE);
-        goto out;
-    }
-#endif
-    /* Truncation: every header table and every loaded segment must be in the
-     * file. The section headers normally come last, so a file cut anywhere
-     * fails one of these. */
-    if (eh.e_phnum == 0 || eh.e_phentsize != sizeof(ElfW(Phdr))) {
-        rc = fail(err, ACTR_EABI, "%s: not a loadable shared object (no program headers)", shown);
-        goto out;
-    }
-    uint64_t phsize = (uint64_t)eh.e_phnum * eh.e_phentsize;
-    uint64_t shsize = (uint64_t)eh.e_shnum * eh.e_shentsize;
-    uint64_t need = eh.e_phoff + phsize;
-    if (eh.e_shoff != 0 && eh.e_shoff + shsize > need)
-        need = eh.e_shoff + shsize;
-    if (!fits(eh.e_phoff, phsize, size) || (eh.e_shoff != 0 && !fits(eh.e_shoff, shsize, size))) {
-        rc = fail(err, ACTR_EABI,
-                  "%s: truncated: %llu bytes, its ELF headers need %llu (still being written?)",
-                  shown, (unsigned long long)size, (unsigned long long)need);
-        goto out;
-    }
-    for (unsigned i = 0; i < eh.e_phnum; i++) {
-        ElfW(Phdr) ph;
-        if (read_at(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)) != 0) {
-            rc = fail(err, ACTR_EABI, "%s: cannot read program header %u", shown, i);
-            goto out;
-        }
-        if (ph.p_type == PT_LOAD && !fits(ph.p_offset, ph.p_filesz, size)) {
-            rc = fail(err, ACTR_EABI,
-                      "%s: truncated: %llu bytes, a segment ends at %llu (still being written?)",
-                      shown, (unsigned long long)size,
-                      (unsigned long long)(ph.p_offset + ph.p_filesz));
-            goto out;
-        }
-    }
-out:
-    close(fd);
-    return rc;
-}
-
 /* ---- opening and checking a plugin file ------------------------------------------------ */
 
 /* A plugin library that is open and whose descriptor has passed the checks
@@ -456,7 +305,7 @@ static int valid_version(const char *s, size_t n)
 static int open_plugin(const char *shown, const char *file, opened_t *o, actr_error_t *err)
 {
     memset(o, 0, sizeof(*o));
-    int rc = elf_check(shown, file, err);
+    int rc = actr__os_check_shared_object(shown, file, err);
     if (rc != 0)
         return rc;
     /* RTLD_NOW: an unresolved symbol is a load error now, not a crash in a
@@ -607,50 +456,18 @@ static int make_copy(actr_t *rt, struct actr__plugins *ps, const char *path, int
     if (bl > 100)
         bl = 100;
     char copy[4096 + 128];
-    int fd = -1;
-    for (int tries = 0; fd < 0 && tries < COPY_TRIES; tries++) {
+    rc = ACTR_EEXIST;
+    for (int tries = 0; rc == ACTR_EEXIST && tries < COPY_TRIES; tries++) {
         pthread_mutex_lock(&ps->mu);
         unsigned n = ++ps->seq;
         pthread_mutex_unlock(&ps->mu);
         snprintf(copy, sizeof(copy), "%s/%.*s.%u.so", dir, (int)bl, base, n);
-        /* O_EXCL: never reuse a name another runtime (same data dir) or an
-         * earlier crashed run may have mapped */
-        fd = open(copy, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0700);
-        if (fd < 0 && errno != EEXIST)
-            return fail(err, -errno, "%s: cannot create %s: %s", path, copy, errno_text(errno));
+        rc = actr__os_copy_new(in, copy, path, err); /* O_EXCL: ACTR_EEXIST if taken */
     }
-    if (fd < 0)
+    if (rc == ACTR_EEXIST)
         return fail(err, ACTR_EEXIST, "%s: no free name for a private copy in %s", path, dir);
-    char buf[65536];
-    for (;;) {
-        ssize_t r = read(in, buf, sizeof(buf));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = fail(err, -errno, "%s: cannot read: %s", path, errno_text(errno));
-            break;
-        }
-        if (r == 0)
-            break;
-        for (ssize_t w = 0; w < r;) {
-            ssize_t k = write(fd, buf + w, (size_t)(r - w));
-            if (k < 0 && errno == EINTR)
-                continue;
-            if (k < 0) {
-                rc = fail(err, -errno, "%s: cannot write %s: %s", path, copy, errno_text(errno));
-                break;
-            }
-            w += k;
-        }
-        if (rc != 0)
-            break;
-    }
-    if (close(fd) != 0 && rc == 0)
-        rc = fail(err, -errno, "%s: cannot write %s: %s", path, copy, errno_text(errno));
-    if (rc != 0) {
-        unlink(copy);
+    if (rc != 0)
         return rc;
-    }
     *out = actr__strdup(copy);
     if (*out == NULL) {
         unlink(copy);

@@ -11,6 +11,9 @@
  * A timer's message is a template copied at each firing and sent without the
  * mailbox bound (a timer never loses its message to a full mailbox). A send
  * that fails because the target is gone ends the timer.
+ *
+ * The actor-facing calls (actr_timer_send_after/interval/cancel) are at the
+ * end: they run on the caller's thread and only queue commands.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -312,4 +315,93 @@ void actr__timers_free(actr_t *rt)
     free(t->cmds);
     t->cmds = NULL;
     pthread_mutex_destroy(&t->mu);
+}
+
+/* ---- public: timers owned by an actor ------------------------------------------ */
+
+/* Every timer a context creates is recorded in its ext->timers: id -> tag,
+ * where tag = (due_ms << 2) | TM_SELF | TM_INTERVAL. Self-targeted entries
+ * also filter delivery (a cancelled timer's message in flight is dropped);
+ * the others only let actr_timer_cancel tell "mine" from "not mine", and
+ * one-shot ones are purged lazily once they are well past due. */
+
+static void purge_fired(actr__idmap_t *m)
+{
+    uint64_t now = actr__now_ms();
+    for (size_t i = 0; i < m->cap; i++) {
+        uint64_t k = m->keys[i];
+        if (k == 0 || k == UINT64_MAX)
+            continue;
+        uintptr_t tag = (uintptr_t)m->vals[i];
+        if (!(tag & (TM_SELF | TM_INTERVAL)) && (uint64_t)(tag >> 2) + 1000 < now)
+            actr__idmap_del(m, k, NULL);
+    }
+}
+
+static int timer_new(actr_ctx_t *ctx, actr_ref_t to, uint32_t delay, uint32_t period,
+                     actr_msg_t *msg, uint64_t *id_out)
+{
+    if (msg == NULL)
+        return ACTR_EINVAL;
+    int rc = actr__check_ctx(ctx);
+    if (rc == 0 && ctx->cur == NULL)
+        rc = ACTR_ECONTEXT;
+    if (rc == 0 && to.node != ctx->rt->node_id)
+        rc = to.node == 0 ? ACTR_EINVAL : ACTR_ENONODE;
+    if (rc != 0) {
+        actr__msg_unref(ctx, msg);
+        return rc;
+    }
+    actr_t *rt = ctx->rt;
+    uint64_t id = actr__new_id(rt);
+    int self = actr_ref_eq(to, ctx->self);
+    actr__idmap_t *tm = &actr__ext(ctx->cur)->timers;
+    if (tm->len >= 64 && (tm->len & (tm->len - 1)) == 0)
+        purge_fired(tm);
+    uintptr_t tag = (uintptr_t)((actr__now_ms() + delay) << 2) | (self ? TM_SELF : 0) |
+                    (period ? TM_INTERVAL : 0);
+    if (actr__idmap_put(tm, id, (void *)tag) != 0) {
+        actr__msg_unref(ctx, msg);
+        return ACTR_ENOMEM;
+    }
+    if (self) {
+        msg->flags |= ACTR__F_TIMER | (period ? ACTR__F_INTERVAL : 0);
+        msg->corr = id;
+    }
+    msg->from = ACTR_REF_NONE; /* timer messages come from the runtime */
+    rc = actr__timer_add(rt, to, id, delay, period, msg, 0);
+    if (rc != 0) {
+        actr__idmap_del(tm, id, NULL);
+        return rc;
+    }
+    if (id_out != NULL)
+        *id_out = id;
+    return 0;
+}
+
+int actr_timer_send_after(actr_ctx_t *ctx, actr_ref_t to, uint32_t delay_ms, actr_msg_t *msg,
+                          uint64_t *id)
+{
+    return timer_new(ctx, to, delay_ms, 0, msg, id);
+}
+
+int actr_timer_interval(actr_ctx_t *ctx, actr_ref_t to, uint32_t period_ms, actr_msg_t *msg,
+                        uint64_t *id)
+{
+    if (period_ms == 0) {
+        actr__msg_unref(ctx, msg);
+        return ACTR_EINVAL;
+    }
+    return timer_new(ctx, to, period_ms, period_ms, msg, id);
+}
+
+int actr_timer_cancel(actr_ctx_t *ctx, uint64_t id)
+{
+    if (ctx == NULL)
+        return ACTR_EINVAL;
+    if (ctx->cur == NULL || ctx->cur->ext == NULL ||
+        !actr__idmap_del(&ctx->cur->ext->timers, id, NULL))
+        return ACTR_ENOENT;
+    actr__timer_cancel_id(ctx->rt, id);
+    return 0;
 }

@@ -1,4 +1,4 @@
-/* fuzz-msg.c — libFuzzer driver for the msgpack payload reader (runtime/src/pack.c).
+/* fuzz-msg.c — libFuzzer driver for the msgpack payload reader (runtime/src/unpack.c).
  *
  * Every input is used twice:
  *  1. The whole input as a payload: actr_msgpack_check, the value scanner and

@@ -1,0 +1,393 @@
+/* ctl.c — the `actr` program's client commands: `actr ctl` and `actr plugin info`.
+ *
+ *   actr ctl [-c FILE | -s SOCKET] actors | plugins | call NAME JSON | raw JSON
+ *   actr plugin info FILE.so
+ *
+ * `ctl` talks to a running node over its control socket (one JSON request
+ * line, one JSON reply line, through actr_control_request): it sends the
+ * request, checks the reply, and prints it — as a table for `actors` and
+ * `plugins`, as JSON for `call`, verbatim for `raw`. Exit status: 0 on
+ * success, 1 when the node cannot be reached or refuses, 2 for a usage error.
+ * `plugin info` prints a plugin's descriptor without loading it into a node.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "actr.h"
+#include "actr/plugin.h" /* ACTR_PLUGIN_ABI_MAJOR/MINOR */
+#include "program.h"
+
+#define CTL_TIMEOUT_MS 5000 /* default wait for a control reply */
+
+/* ---- plugin info ------------------------------------------------------------ */
+
+static void print_info(void *ud, const actr_plugin_info_t *info)
+{
+    (void)ud;
+    printf("name:      %s\n", info->name);
+    printf("version:   %s\n", info->version);
+    printf("abi:       %" PRIu32 ".%" PRIu32 " (this host: %d.%d)\n", info->abi_major,
+           info->abi_minor, ACTR_PLUGIN_ABI_MAJOR, ACTR_PLUGIN_ABI_MINOR);
+    printf("signature: %s\n", info->signature);
+    printf("types:    ");
+    for (uint32_t i = 0; i < info->ntypes; i++)
+        printf("%s%s", i ? ", " : " ", info->types[i]);
+    printf("\nfile:      %s\n", info->path ? info->path : "");
+}
+
+int actr_prog_plugin_info(int argc, char **argv)
+{
+    actr_error_t err;
+    int rc;
+    if (argc != 2 || strcmp(argv[0], "info") != 0) {
+        fprintf(stderr, "usage: actr plugin info FILE.so\n");
+        return 2;
+    }
+    memset(&err, 0, sizeof(err));
+    rc = actr_plugin_inspect(argv[1], print_info, NULL, &err);
+    if (rc != 0) {
+        fprintf(stderr, "%s\n", err.msg[0] ? err.msg : actr_prog_reason(rc));
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- ctl: the control socket's client ------------------------------------- */
+
+typedef struct ctl {
+    char socket[PATH_MAX];
+    const char *cmd; /* for messages */
+} ctl_t;
+
+/* Send `req` and parse the reply. Returns the reply object, or NULL after
+ * printing why (exit status 1). *line gets the raw reply line when non-NULL. */
+static json_t *ctl_request(const ctl_t *c, const char *req, int timeout_ms, char **line)
+{
+    actr_error_t err;
+    json_error_t jerr;
+    char *reply = NULL;
+    json_t *j;
+    int rc;
+
+    memset(&err, 0, sizeof(err));
+    rc = actr_control_request(c->socket, req, timeout_ms, &reply, &err);
+    if (rc == ACTR_ETIMEDOUT) {
+        fprintf(stderr, "actr ctl: no reply from the node at %s within %d ms\n", c->socket,
+                timeout_ms);
+        return NULL;
+    }
+    if (rc == ACTR_EPROTO) {
+        fprintf(stderr, "actr ctl: bad reply from the node at %s: %s\n", c->socket,
+                err.msg[0] ? err.msg : actr_strerror(rc));
+        return NULL;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "actr ctl: cannot reach node at %s: %s (is `actr run` running?)\n",
+                c->socket,
+                rc > -4000 ? actr_prog_reason(rc) : (err.msg[0] ? err.msg : actr_prog_reason(rc)));
+        return NULL;
+    }
+    j = json_loads(reply, JSON_DECODE_ANY, &jerr);
+    if (j == NULL || !json_is_object(j)) {
+        fprintf(stderr, "actr ctl: the node at %s sent a reply that is not a JSON object: %s\n",
+                c->socket, j == NULL ? jerr.text : "wrong type");
+        json_decref(j);
+        actr_free(reply);
+        return NULL;
+    }
+    if (line != NULL)
+        *line = reply;
+    else
+        actr_free(reply);
+    return j;
+}
+
+/* 0 if the reply says ok, else prints its error line and returns 1. */
+static int ctl_check_ok(const ctl_t *c, json_t *r)
+{
+    const char *ename, *msg;
+    if (json_is_true(json_object_get(r, "ok")))
+        return 0;
+    ename = json_string_value(json_object_get(r, "error"));
+    msg = json_string_value(json_object_get(r, "message"));
+    fprintf(stderr, "actr ctl %s: %s: %s\n", c->cmd, ename ? ename : "EUNKNOWN",
+            msg ? msg : "the node refused the request");
+    return 1;
+}
+
+static const char *jstr(json_t *o, const char *key, const char *dflt)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : dflt;
+}
+
+/* Print rows of `ncol` strings as a table with a header (numeric columns, as
+ * flagged in `right`, are right-aligned). */
+static void print_table(const char *const *head, const int *right, size_t ncol, char **cells,
+                        size_t nrows)
+{
+    size_t w[8] = {0};
+    for (size_t c = 0; c < ncol; c++) {
+        w[c] = strlen(head[c]);
+        for (size_t r = 0; r < nrows; r++)
+            if (strlen(cells[r * ncol + c]) > w[c])
+                w[c] = strlen(cells[r * ncol + c]);
+    }
+    for (size_t r = 0; r <= nrows; r++) {
+        for (size_t c = 0; c < ncol; c++) {
+            const char *s = r == 0 ? head[c] : cells[(r - 1) * ncol + c];
+            int last = c + 1 == ncol;
+            if (right[c])
+                printf("%*s%s", (int)w[c], s, last ? "" : "  ");
+            else if (last)
+                printf("%s", s);
+            else
+                printf("%-*s  ", (int)w[c], s);
+        }
+        printf("\n");
+    }
+}
+
+static char *xstrdup(const char *s)
+{
+    char *p = strdup(s ? s : "");
+    if (p == NULL) {
+        fprintf(stderr, "actr ctl: out of memory\n");
+        exit(1);
+    }
+    return p;
+}
+
+static char *xfmt_int(json_t *v)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+    return xstrdup(buf);
+}
+
+static int ctl_list(const ctl_t *c, int actors)
+{
+    static const char *const ahead[] = {"REF", "NAME", "TYPE", "MAILBOX", "HANDLED"};
+    static const int aright[] = {0, 0, 0, 1, 1};
+    static const char *const phead[] = {"NAME", "VERSION", "ACTORS", "TYPES", "PATH"};
+    static const int pright[] = {0, 0, 1, 0, 0};
+    json_t *r = ctl_request(c, actors ? "{\"cmd\":\"actors\"}" : "{\"cmd\":\"plugins\"}",
+                            CTL_TIMEOUT_MS, NULL);
+    json_t *list;
+    char **cells;
+    size_t n;
+
+    if (r == NULL)
+        return 1;
+    if (ctl_check_ok(c, r) != 0) {
+        json_decref(r);
+        return 1;
+    }
+    list = json_object_get(r, actors ? "actors" : "plugins");
+    n = json_array_size(list);
+    cells = calloc(n * 5 + 1, sizeof(*cells));
+    if (cells == NULL) {
+        json_decref(r);
+        fprintf(stderr, "actr ctl: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        char **row = cells + i * 5;
+        if (actors) {
+            row[0] = xstrdup(jstr(e, "ref", "?"));
+            row[1] = xstrdup(jstr(e, "name", "-"));
+            row[2] = xstrdup(jstr(e, "type", "?"));
+            row[3] = xfmt_int(json_object_get(e, "mailbox"));
+            row[4] = xfmt_int(json_object_get(e, "handled"));
+        } else {
+            json_t *types = json_object_get(e, "types");
+            size_t cap = 1, used = 0;
+            row[0] = xstrdup(jstr(e, "name", "?"));
+            row[1] = xstrdup(jstr(e, "version", "?"));
+            row[2] = xfmt_int(json_object_get(e, "actors"));
+            for (size_t t = 0; t < json_array_size(types); t++)
+                cap += json_string_length(json_array_get(types, t)) + 1;
+            row[3] = calloc(cap, 1);
+            if (row[3] == NULL)
+                row[3] = xstrdup("?");
+            else
+                for (size_t t = 0; t < json_array_size(types); t++) {
+                    const char *s = json_string_value(json_array_get(types, t));
+                    used += (size_t)snprintf(row[3] + used, cap - used, "%s%s", t ? "," : "",
+                                             s ? s : "?");
+                }
+            row[4] = xstrdup(jstr(e, "path", "?"));
+        }
+    }
+    print_table(actors ? ahead : phead, actors ? aright : pright, 5, cells, n);
+    for (size_t i = 0; i < n * 5; i++)
+        free(cells[i]);
+    free(cells);
+    json_decref(r);
+    return 0;
+}
+
+static int ctl_call(const ctl_t *c, const char *name, const char *arg, uint64_t type,
+                    uint64_t timeout_ms)
+{
+    json_error_t jerr;
+    json_t *a = json_loads(arg, JSON_DECODE_ANY, &jerr), *req, *r, *reply;
+    char *text;
+
+    if (a == NULL) {
+        fprintf(stderr, "actr ctl call: the argument is not valid JSON: %d:%d: %s\n", jerr.line,
+                jerr.column, jerr.text);
+        return 1;
+    }
+    req = json_pack("{s:s, s:s, s:o, s:I, s:I}", "cmd", "call", "name", name, "arg", a, "type",
+                    (json_int_t)type, "timeout_ms", (json_int_t)timeout_ms);
+    text = req ? json_dumps(req, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+    json_decref(req);
+    if (text == NULL) {
+        fprintf(stderr, "actr ctl call: cannot build the request (is NAME valid UTF-8?)\n");
+        return 1;
+    }
+    /* The node waits up to timeout_ms for the actor; allow for the trip. */
+    r = ctl_request(c, text, (int)timeout_ms + 2000, NULL);
+    free(text);
+    if (r == NULL)
+        return 1;
+    if (ctl_check_ok(c, r) != 0) {
+        json_decref(r);
+        return 1;
+    }
+    reply = json_object_get(r, "reply");
+    text = json_dumps(reply ? reply : json_null(), JSON_ENCODE_ANY);
+    json_decref(r);
+    if (text == NULL) {
+        fprintf(stderr, "actr ctl call: out of memory\n");
+        return 1;
+    }
+    printf("%s\n", text);
+    free(text);
+    return 0;
+}
+
+static int ctl_raw(const ctl_t *c, const char *req)
+{
+    char *line = NULL;
+    json_t *r;
+    int ok;
+    if (strchr(req, '\n') != NULL) {
+        fprintf(stderr, "actr ctl raw: the request must be one line\n");
+        return 2;
+    }
+    r = ctl_request(c, req, CTL_TIMEOUT_MS, &line);
+    if (r == NULL)
+        return 1;
+    ok = json_is_true(json_object_get(r, "ok"));
+    printf("%s\n", line);
+    actr_free(line);
+    json_decref(r);
+    return ok ? 0 : 1;
+}
+
+/* Parse a decimal in [min, max]. Returns 0 or -1. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+    if (s == NULL || *s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int actr_prog_ctl(int argc, char **argv)
+{
+    const char *file = NULL, *sock = NULL, *pos[4];
+    uint64_t type = 1, timeout_ms = CTL_TIMEOUT_MS;
+    size_t npos = 0;
+    int opts_done = 0;
+    ctl_t c;
+
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        int r = opts_done ? 0 : actr_prog_config_opt(argc, argv, &i, &file);
+        if (r < 0)
+            goto bad;
+        if (r > 0)
+            continue;
+        if (!opts_done && strcmp(a, "--") == 0) {
+            opts_done = 1;
+        } else if (!opts_done && (strcmp(a, "-s") == 0 || strcmp(a, "--socket") == 0)) {
+            if (++i >= argc)
+                goto bad;
+            sock = argv[i];
+        } else if (!opts_done && strcmp(a, "--type") == 0) {
+            if (++i >= argc || parse_u64(argv[i], 0, UINT32_MAX, &type) != 0) {
+                fprintf(stderr, "actr ctl: --type needs an integer in 0..%u\n", UINT32_MAX);
+                return 2;
+            }
+        } else if (!opts_done && strcmp(a, "--timeout") == 0) {
+            if (++i >= argc || parse_u64(argv[i], 1, 3600000, &timeout_ms) != 0) {
+                fprintf(stderr, "actr ctl: --timeout needs milliseconds in 1..3600000\n");
+                return 2;
+            }
+        } else if (npos < 4) {
+            pos[npos++] = a;
+        } else {
+            goto bad;
+        }
+    }
+    if (npos == 0 || (file != NULL && sock != NULL))
+        goto bad;
+    if (!(((strcmp(pos[0], "actors") == 0 || strcmp(pos[0], "plugins") == 0) && npos == 1) ||
+          (strcmp(pos[0], "call") == 0 && npos == 3) || (strcmp(pos[0], "raw") == 0 && npos == 2)))
+        goto bad;
+
+    memset(&c, 0, sizeof(c));
+    c.cmd = pos[0];
+    if (sock != NULL) {
+        snprintf(c.socket, sizeof(c.socket), "%s", sock);
+    } else {
+        actr_config_t cfg;
+        actr_error_t err;
+        memset(&cfg, 0, sizeof(cfg));
+        memset(&err, 0, sizeof(err));
+        if (file == NULL)
+            file = ACTR_PROG_DEFAULT_CONFIG;
+        if (actr_config_load(file, &cfg, &err) != 0) {
+            fprintf(stderr, "%s\n", err.msg[0] ? err.msg : file);
+            return 1;
+        }
+        if (!cfg.control.enabled) {
+            fprintf(stderr,
+                    "actr ctl: %s: control.enabled is false: the node serves no control "
+                    "socket\n",
+                    file);
+            actr_config_free(&cfg);
+            return 1;
+        }
+        actr_prog_socket_path(&cfg, c.socket, sizeof(c.socket));
+        actr_config_free(&cfg);
+    }
+
+    if (strcmp(pos[0], "call") == 0)
+        return ctl_call(&c, pos[1], pos[2], type, timeout_ms);
+    if (strcmp(pos[0], "raw") == 0)
+        return ctl_raw(&c, pos[1]);
+    return ctl_list(&c, strcmp(pos[0], "actors") == 0);
+bad:
+    fprintf(stderr, "usage: actr ctl [-c FILE | -s SOCKET] actors | plugins | "
+                    "call NAME JSON [--type N] [--timeout MS] | raw JSON\n");
+    return 2;
+}
