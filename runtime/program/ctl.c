@@ -96,6 +96,8 @@ static json_t *ctl_request(const ctl_t *c, const char *req, int timeout_ms, char
         return NULL;
     }
     j = json_loads(reply, JSON_DECODE_ANY, &jerr);
+    if (j == NULL) /* e.g. an integer beyond int64 in a call's reply: read the envelope anyway */
+        j = json_loads(reply, JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
     if (j == NULL || !json_is_object(j)) {
         fprintf(stderr, "actr ctl: the node at %s sent a reply that is not a JSON object: %s\n",
                 c->socket, j == NULL ? jerr.text : "wrong type");
@@ -236,45 +238,78 @@ static int ctl_list(const ctl_t *c, int actors)
     return 0;
 }
 
+/* The node's call reply is this head, the reply's JSON text, and "}". */
+static const char call_head[] = "{\"ok\":true,\"reply\":";
+
 static int ctl_call(const ctl_t *c, const char *name, const char *arg, uint64_t type,
                     uint64_t timeout_ms)
 {
-    json_error_t jerr;
-    json_t *a = json_loads(arg, JSON_DECODE_ANY, &jerr), *req, *r, *reply;
-    char *text;
+    actr_error_t err;
+    void *mp = NULL;
+    size_t mplen = 0;
+    char *argtext = NULL, *qname = NULL, *text = NULL, *line = NULL;
+    json_t *n, *r;
+    int rc = 1;
 
-    if (a == NULL) {
-        fprintf(stderr, "actr ctl call: the argument is not valid JSON: %d:%d: %s\n", jerr.line,
-                jerr.column, jerr.text);
+    if (timeout_ms < 1 || timeout_ms > 3600000) {
+        fprintf(stderr, "actr ctl call: --timeout must be 1..3600000 ms\n");
         return 1;
     }
-    req = json_pack("{s:s, s:s, s:o, s:I, s:I}", "cmd", "call", "name", name, "arg", a, "type",
-                    (json_int_t)type, "timeout_ms", (json_int_t)timeout_ms);
-    text = req ? json_dumps(req, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    json_decref(req);
-    if (text == NULL) {
-        fprintf(stderr, "actr ctl call: cannot build the request (is NAME valid UTF-8?)\n");
+    /* JSON -> msgpack -> JSON: the same exact conversion the node applies
+     * (integers beyond int64, "$bin:"), and a one-line value to splice in */
+    memset(&err, 0, sizeof(err));
+    if (actr_json_to_msgpack(arg, &mp, &mplen, &err) != 0) {
+        fprintf(stderr, "actr ctl call: the argument is not valid JSON: %s\n", err.msg);
         return 1;
     }
+    if (actr_msgpack_to_json(mp, mplen, &argtext) != 0)
+        goto oom;
+    n = json_string(name);
+    qname = n ? json_dumps(n, JSON_ENCODE_ANY) : NULL;
+    json_decref(n);
+    if (qname == NULL) {
+        fprintf(stderr, "actr ctl call: NAME must be valid UTF-8\n");
+        goto out;
+    }
+    size_t cap = strlen(qname) + strlen(argtext) + 128;
+    if ((text = malloc(cap)) == NULL)
+        goto oom;
+    snprintf(text, cap,
+             "{\"cmd\":\"call\",\"name\":%s,\"type\":%llu,\"timeout_ms\":%llu,\"arg\":%s}", qname,
+             (unsigned long long)type, (unsigned long long)timeout_ms, argtext);
     /* The node waits up to timeout_ms for the actor; allow for the trip. */
-    r = ctl_request(c, text, (int)timeout_ms + 2000, NULL);
-    free(text);
+    r = ctl_request(c, text, (int)timeout_ms + 2000, &line);
     if (r == NULL)
-        return 1;
+        goto out;
     if (ctl_check_ok(c, r) != 0) {
         json_decref(r);
-        return 1;
+        goto out;
     }
-    reply = json_object_get(r, "reply");
-    text = json_dumps(reply ? reply : json_null(), JSON_ENCODE_ANY);
+    size_t hl = sizeof(call_head) - 1, ll = strlen(line);
+    if (ll > hl + 1 && strncmp(line, call_head, hl) == 0 && line[ll - 1] == '}') {
+        printf("%.*s\n", (int)(ll - hl - 1), line + hl); /* exactly as the node wrote it */
+    } else {
+        json_t *reply = json_object_get(r, "reply");
+        char *t = json_dumps(reply ? reply : json_null(), JSON_ENCODE_ANY);
+        if (t == NULL) {
+            json_decref(r);
+            goto oom;
+        }
+        printf("%s\n", t);
+        free(t);
+    }
     json_decref(r);
-    if (text == NULL) {
-        fprintf(stderr, "actr ctl call: out of memory\n");
-        return 1;
-    }
-    printf("%s\n", text);
+    rc = 0;
+    goto out;
+oom:
+    fprintf(stderr, "actr ctl call: out of memory\n");
+out:
+    actr_free(mp);
+    actr_free(argtext);
+    free(qname);
     free(text);
-    return 0;
+    actr_free(line);
+    return rc;
 }
 
 static int ctl_raw(const ctl_t *c, const char *req)

@@ -351,6 +351,10 @@ static void run_and_signal(int sig)
         }
         ASSERT_EQ(ctl(&n, &p, "call", "echo", "7"), 0); /* the first one still serves */
         ASSERT_STR_EQ(p.out, "7\n");
+        /* integers beyond int64 and binary go through ctl and back exactly */
+        ASSERT_EQ(ctl(&n, &p, "call", "echo",
+                      "[18446744073709551615, -9223372036854775808, \"$bin:AAEC\"]"), 0);
+        ASSERT_STR_EQ(p.out, "[18446744073709551615,-9223372036854775808,\"$bin:AAEC\"]\n");
         /* raw request line */
         ASSERT_EQ(ctl(&n, &p, "raw", "{\"cmd\":\"actors\"}", NULL), 0);
         j = parse_json(p.out);
