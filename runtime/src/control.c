@@ -54,6 +54,7 @@
 #include <jansson.h>
 
 #include "actr.h"
+#include "util.h"
 
 #define MAX_LINE (1u << 20)    /* bytes of one request line, newline excluded */
 #define MAX_REPLY (256u << 20) /* bytes of one reply line the client accepts */
@@ -94,21 +95,6 @@ struct actr_control {
 
 /* ---- small helpers ----------------------------------------------------- */
 
-static int fail(actr_error_t *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(actr_error_t *err, int code, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        memset(err, 0, sizeof(*err));
-        err->code = code;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static uint64_t now_ms(void)
 {
@@ -685,9 +671,9 @@ static int fill_addr(struct sockaddr_un *sa, const char *path, actr_error_t *err
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
     if (n == 0)
-        return fail(err, ACTR_EINVAL, "control socket path is empty");
+        return actr__fail(err, ACTR_EINVAL, "control socket path is empty");
     if (n >= sizeof(sa->sun_path))
-        return fail(err, ACTR_EINVAL,
+        return actr__fail(err, ACTR_EINVAL,
                     "control socket path %s is %zu bytes long; a Unix socket path must be "
                     "shorter than %zu bytes",
                     path, n, sizeof(sa->sun_path));
@@ -703,25 +689,25 @@ static int clear_path(const struct sockaddr_un *sa, const char *path, actr_error
     if (lstat(path, &st) != 0) {
         if (errno == ENOENT)
             return 0;
-        return fail(err, -errno, "control socket %s: %s", path, strerror(errno));
+        return actr__fail(err, -errno, "control socket %s: %s", path, strerror(errno));
     }
     if (!S_ISSOCK(st.st_mode))
-        return fail(err, ACTR_EEXIST, "control socket %s: the path exists and is not a socket",
+        return actr__fail(err, ACTR_EEXIST, "control socket %s: the path exists and is not a socket",
                     path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return fail(err, -errno, "control socket %s: socket: %s", path, strerror(errno));
+        return actr__fail(err, -errno, "control socket %s: socket: %s", path, strerror(errno));
     int rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
     int e = errno;
     close(fd);
     if (rc == 0 || e == EAGAIN)
-        return fail(err, ACTR_EBUSY, "control socket %s is in use: another node is serving it",
+        return actr__fail(err, ACTR_EBUSY, "control socket %s is in use: another node is serving it",
                     path);
     if (e != ECONNREFUSED)
-        return fail(err, -e, "control socket %s: cannot probe the existing socket: %s", path,
+        return actr__fail(err, -e, "control socket %s: cannot probe the existing socket: %s", path,
                     strerror(e));
     if (unlink(path) != 0 && errno != ENOENT)
-        return fail(err, -errno, "control socket %s: cannot remove the stale socket: %s", path,
+        return actr__fail(err, -errno, "control socket %s: cannot remove the stale socket: %s", path,
                     strerror(errno));
     return 0;
 }
@@ -750,14 +736,14 @@ int actr_control_start(actr_t *rt, const char *path, actr_control_t **out, actr_
     if (out != NULL)
         *out = NULL;
     if (rt == NULL || path == NULL || out == NULL)
-        return fail(err, ACTR_EINVAL, "actr_control_start: runtime, path and out are required");
+        return actr__fail(err, ACTR_EINVAL, "actr_control_start: runtime, path and out are required");
     if ((rc = fill_addr(&sa, path, err)) != 0 || (rc = clear_path(&sa, path, err)) != 0)
         return rc;
 
     actr_control_t *ctl = calloc(1, sizeof(*ctl));
     if (ctl == NULL || (ctl->path = strdup(path)) == NULL) {
         free(ctl);
-        return fail(err, ACTR_ENOMEM, "control socket %s: out of memory", path);
+        return actr__fail(err, ACTR_ENOMEM, "control socket %s: out of memory", path);
     }
     ctl->rt = rt;
     ctl->lfd = ctl->wake_r = ctl->wake_w = -1;
@@ -767,39 +753,39 @@ int actr_control_start(actr_t *rt, const char *path, actr_control_t **out, actr_
 
     ctl->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (ctl->lfd < 0) {
-        rc = fail(err, -errno, "control socket %s: socket: %s", path, strerror(errno));
+        rc = actr__fail(err, -errno, "control socket %s: socket: %s", path, strerror(errno));
         goto fail_free;
     }
     if (bind(ctl->lfd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
         int e = errno;
         if (e == EADDRINUSE)
-            rc = fail(err, ACTR_EBUSY, "control socket %s is in use: another node is serving it",
+            rc = actr__fail(err, ACTR_EBUSY, "control socket %s is in use: another node is serving it",
                       path);
         else
-            rc = fail(err, -e, "control socket %s: bind: %s", path, strerror(e));
+            rc = actr__fail(err, -e, "control socket %s: bind: %s", path, strerror(e));
         goto fail_free;
     }
     /* From here on the file is ours: failures remove it. */
     if (chmod(path, 0600) != 0) {
-        rc = fail(err, -errno, "control socket %s: chmod 0600: %s", path, strerror(errno));
+        rc = actr__fail(err, -errno, "control socket %s: chmod 0600: %s", path, strerror(errno));
         goto fail_unlink;
     }
     if (listen(ctl->lfd, 64) != 0) {
-        rc = fail(err, -errno, "control socket %s: listen: %s", path, strerror(errno));
+        rc = actr__fail(err, -errno, "control socket %s: listen: %s", path, strerror(errno));
         goto fail_unlink;
     }
     if (pipe(pfd) != 0) {
-        rc = fail(err, -errno, "control socket %s: pipe: %s", path, strerror(errno));
+        rc = actr__fail(err, -errno, "control socket %s: pipe: %s", path, strerror(errno));
         goto fail_unlink;
     }
     ctl->wake_r = pfd[0];
     ctl->wake_w = pfd[1];
     if (set_flags(pfd[0]) != 0 || set_flags(pfd[1]) != 0) {
-        rc = fail(err, -errno, "control socket %s: pipe flags: %s", path, strerror(errno));
+        rc = actr__fail(err, -errno, "control socket %s: pipe flags: %s", path, strerror(errno));
         goto fail_unlink;
     }
     if ((rc = start_thread(&ctl->th, server_main, ctl)) != 0) {
-        rc = fail(err, rc, "control socket %s: cannot start its thread: %s", path, strerror(-rc));
+        rc = actr__fail(err, rc, "control socket %s: cannot start its thread: %s", path, strerror(-rc));
         goto fail_unlink;
     }
     *out = ctl;
@@ -866,7 +852,7 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
     if (reply != NULL)
         *reply = NULL;
     if (path == NULL || request == NULL || reply == NULL)
-        return fail(err, ACTR_EINVAL, "actr_control_request: path, request and reply are required");
+        return actr__fail(err, ACTR_EINVAL, "actr_control_request: path, request and reply are required");
     if ((rc = fill_addr(&sa, path, err)) != 0)
         return rc;
     /* a negative timeout waits as long as it takes */
@@ -874,7 +860,7 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
 
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
-        return fail(err, -errno, "control socket %s: socket: %s", path, strerror(errno));
+        return actr__fail(err, -errno, "control socket %s: socket: %s", path, strerror(errno));
     for (;;) {
         if (connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0)
             break;
@@ -888,15 +874,15 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
         }
         close(fd);
         if (e == ENOENT)
-            return fail(err, -e, "no control socket at %s (is the node running?)", path);
+            return actr__fail(err, -e, "no control socket at %s (is the node running?)", path);
         if (e == ECONNREFUSED)
-            return fail(err, -e, "nothing listens on %s (a stale socket of a node that is gone?)",
+            return actr__fail(err, -e, "nothing listens on %s (a stale socket of a node that is gone?)",
                         path);
         if (e == EAGAIN)
-            return fail(err, ACTR_ETIMEDOUT,
+            return actr__fail(err, ACTR_ETIMEDOUT,
                         "control socket %s: busy, could not connect within %d ms", path,
                         timeout_ms);
-        return fail(err, -e, "control socket %s: connect: %s", path, strerror(e));
+        return actr__fail(err, -e, "control socket %s: connect: %s", path, strerror(e));
     }
 
     /* One line: raw newlines (pretty-printed JSON) become spaces. */
@@ -904,7 +890,7 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
     char *line = malloc(n + 2);
     if (line == NULL) {
         close(fd);
-        return fail(err, ACTR_ENOMEM, "out of memory");
+        return actr__fail(err, ACTR_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < n; i++)
         line[i] = request[i] == '\n' || request[i] == '\r' ? ' ' : request[i];
@@ -919,20 +905,20 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
     if (rc != 0) {
         close(fd);
         if (rc == ACTR_ETIMEDOUT)
-            return fail(err, rc, "control socket %s: request not taken within %d ms", path,
+            return actr__fail(err, rc, "control socket %s: request not taken within %d ms", path,
                         timeout_ms);
-        return fail(err, rc, "control socket %s: sending the request: %s", path, actr_strerror(rc));
+        return actr__fail(err, rc, "control socket %s: sending the request: %s", path, actr_strerror(rc));
     }
 
     size_t cap = 4096, have = 0;
     char *buf = malloc(cap);
-    rc = buf ? 0 : fail(err, ACTR_ENOMEM, "out of memory");
+    rc = buf ? 0 : actr__fail(err, ACTR_ENOMEM, "out of memory");
     while (rc == 0) {
         if (cap - have < 2) {
             size_t nc = cap * 2;
             char *nb = nc <= (size_t)MAX_REPLY + 2 ? realloc(buf, nc) : NULL;
             if (nb == NULL) {
-                rc = fail(err, ACTR_EPROTO, "control socket %s: reply longer than %u bytes", path,
+                rc = actr__fail(err, ACTR_EPROTO, "control socket %s: reply longer than %u bytes", path,
                           MAX_REPLY);
                 break;
             }
@@ -953,21 +939,21 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
             continue;
         }
         if (got == 0) {
-            rc = fail(err, ACTR_EPROTO, "control socket %s: connection closed before a full reply",
+            rc = actr__fail(err, ACTR_EPROTO, "control socket %s: connection closed before a full reply",
                       path);
             break;
         }
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            rc = fail(err, -errno, "control socket %s: receiving the reply: %s", path,
+            rc = actr__fail(err, -errno, "control socket %s: receiving the reply: %s", path,
                       strerror(errno));
             break;
         }
         struct pollfd p = {fd, POLLIN, 0};
         int left = ms_left(deadline);
         if (left == 0 || poll(&p, 1, left) == 0)
-            rc = fail(err, ACTR_ETIMEDOUT, "control socket %s: no reply within %d ms", path,
+            rc = actr__fail(err, ACTR_ETIMEDOUT, "control socket %s: no reply within %d ms", path,
                       timeout_ms);
     }
     free(buf);

@@ -52,6 +52,7 @@
 #include "actr/control.h"
 #include "actr/errno.h"
 #include "pack.h"
+#include "util.h"
 
 #define MAX_DEPTH ACTR__MSGPACK_MAX_DEPTH
 /* Largest JSON text produced from msgpack, and largest JSON text accepted. */
@@ -584,22 +585,6 @@ static void position(const char *s, size_t off, int *line, int *col)
     *col = c;
 }
 
-static int fail(actr_error_t *err, int code, int line, int col, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static int fail(actr_error_t *err, int code, int line, int col, const char *fmt, ...)
-{
-    if (err != NULL) {
-        va_list ap;
-        err->code = code;
-        err->line = line;
-        err->col = col;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static int b64val(char c)
 {
@@ -673,7 +658,7 @@ static int pack_string(packctx_t *pc, const char *s, size_t n)
                 type = strtol(tbuf, &tend, 10);
             }
             if (tend == NULL || *tend != '\0' || type < -128 || type > 127)
-                return fail(pc->err, ACTR_EINVAL, 0, 0,
+                return actr__fail_at(pc->err, ACTR_EINVAL, 0, 0,
                             "string \"%.40s\" starts with \"$ext:\" but has no type "
                             "-128..127 and ':' after it",
                             s);
@@ -683,7 +668,7 @@ static int pack_string(packctx_t *pc, const char *s, size_t n)
         size_t blen = 0;
         int rc = base64_decode(p, (size_t)(end - p), &bytes, &blen);
         if (rc == ACTR_EINVAL)
-            return fail(pc->err, ACTR_EINVAL, 0, 0,
+            return actr__fail_at(pc->err, ACTR_EINVAL, 0, 0,
                         "string \"%.40s%s\" starts with \"%.5s\" but the rest is not base64", s,
                         n > 40 ? "..." : "", s);
         if (rc != 0)
@@ -703,7 +688,7 @@ static int pack_json(packctx_t *pc, json_t *v, int depth)
     msgpack_packer *pk = &pc->pk;
     int rc = 0;
     if (pc->sb.size > ACTR_MSG_MAX_PAYLOAD)
-        return fail(pc->err, ACTR_EINVAL, 0, 0, "JSON value converts to more than %u bytes",
+        return actr__fail_at(pc->err, ACTR_EINVAL, 0, 0, "JSON value converts to more than %u bytes",
                     ACTR_MSG_MAX_PAYLOAD);
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
@@ -711,7 +696,7 @@ static int pack_json(packctx_t *pc, json_t *v, int depth)
         size_t kl;
         json_t *val;
         if (depth >= MAX_DEPTH)
-            return fail(pc->err, ACTR_EINVAL, 0, 0, "JSON nests deeper than %d levels", MAX_DEPTH);
+            return actr__fail_at(pc->err, ACTR_EINVAL, 0, 0, "JSON nests deeper than %d levels", MAX_DEPTH);
         if (msgpack_pack_map(pk, json_object_size(v)) != 0)
             return ACTR_ENOMEM;
         /* keys may hold NUL (JSON_ALLOW_NUL): take their real length */
@@ -722,7 +707,7 @@ static int pack_json(packctx_t *pc, json_t *v, int depth)
                 if (idx < pc->sc->nbig) {
                     int line, col;
                     position(pc->text, pc->sc->big[idx].off, &line, &col);
-                    return fail(pc->err, ACTR_EINVAL, line, col,
+                    return actr__fail_at(pc->err, ACTR_EINVAL, line, col,
                                 "JSON error at %d:%d: string or '}' expected", line, col);
                 }
             }
@@ -735,7 +720,7 @@ static int pack_json(packctx_t *pc, json_t *v, int depth)
     }
     case JSON_ARRAY: {
         if (depth >= MAX_DEPTH)
-            return fail(pc->err, ACTR_EINVAL, 0, 0, "JSON nests deeper than %d levels", MAX_DEPTH);
+            return actr__fail_at(pc->err, ACTR_EINVAL, 0, 0, "JSON nests deeper than %d levels", MAX_DEPTH);
         size_t n = json_array_size(v);
         if (msgpack_pack_array(pk, n) != 0)
             return ACTR_ENOMEM;
@@ -774,13 +759,13 @@ int actr_json_to_msgpack(const char *json, void **data, size_t *len, actr_error_
             *data = NULL;
         if (len != NULL)
             *len = 0;
-        return fail(err, ACTR_EINVAL, 0, 0, "no JSON text or no output given");
+        return actr__fail_at(err, ACTR_EINVAL, 0, 0, "no JSON text or no output given");
     }
     *data = NULL;
     *len = 0;
     size_t n = strlen(json);
     if (n > MAX_IN)
-        return fail(err, ACTR_EINVAL, 0, 0, "JSON text of %zu bytes is over the limit of %u", n,
+        return actr__fail_at(err, ACTR_EINVAL, 0, 0, "JSON text of %zu bytes is over the limit of %u", n,
                     MAX_IN);
 
     scan_t sc = {0};
@@ -807,7 +792,7 @@ int actr_json_to_msgpack(const char *json, void **data, size_t *len, actr_error_
     }
     if (rc != 0) {
         free(sc.big);
-        return fail(err, rc, 0, 0, "out of memory converting JSON");
+        return actr__fail_at(err, rc, 0, 0, "out of memory converting JSON");
     }
 
     json_error_t je;
@@ -829,8 +814,8 @@ int actr_json_to_msgpack(const char *json, void **data, size_t *len, actr_error_
     if (root == NULL) {
         free(sc.big);
         if (json_error_code(&je) == json_error_out_of_memory)
-            return fail(err, ACTR_ENOMEM, 0, 0, "out of memory parsing JSON");
-        return fail(err, ACTR_EINVAL, je.line, je.column, "JSON error at %d:%d: %s", je.line,
+            return actr__fail_at(err, ACTR_ENOMEM, 0, 0, "out of memory parsing JSON");
+        return actr__fail_at(err, ACTR_EINVAL, je.line, je.column, "JSON error at %d:%d: %s", je.line,
                     je.column, je.text);
     }
     if (sc.deep_off != SIZE_MAX) {
@@ -838,7 +823,7 @@ int actr_json_to_msgpack(const char *json, void **data, size_t *len, actr_error_
         position(json, sc.deep_off, &line, &col);
         json_decref(root);
         free(sc.big);
-        return fail(err, ACTR_EINVAL, line, col,
+        return actr__fail_at(err, ACTR_EINVAL, line, col,
                     "JSON error at %d:%d: nested deeper than %d levels", line, col, MAX_DEPTH);
     }
 
@@ -850,14 +835,14 @@ int actr_json_to_msgpack(const char *json, void **data, size_t *len, actr_error_
     pc.err = err;
     rc = pack_json(&pc, root, 0);
     if (rc == 0 && pc.sb.size > ACTR_MSG_MAX_PAYLOAD)
-        rc = fail(err, ACTR_EINVAL, 0, 0, "JSON value converts to more than %u bytes",
+        rc = actr__fail_at(err, ACTR_EINVAL, 0, 0, "JSON value converts to more than %u bytes",
                   ACTR_MSG_MAX_PAYLOAD);
     json_decref(root);
     free(sc.big);
     if (rc != 0) {
         msgpack_sbuffer_destroy(&pc.sb);
         if (rc == ACTR_ENOMEM)
-            return fail(err, rc, 0, 0, "out of memory converting JSON");
+            return actr__fail_at(err, rc, 0, 0, "out of memory converting JSON");
         return rc;
     }
     *data = pc.sb.data;

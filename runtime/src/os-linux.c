@@ -20,29 +20,11 @@
 
 #include "actr/export.h"
 #include "os.h"
+#include "util.h"
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
-static int fail(actr_error_t *err, int code, const char *fmt, ...) ACTR_PRINTF(3, 4);
-static int fail(actr_error_t *err, int code, const char *fmt, ...)
-{
-    if (err != NULL) {
-        err->code = code;
-        err->line = 0;
-        err->col = 0;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
-static const char *errno_text(int e)
-{
-    /* strerror is fine here: glibc's table is constant for known codes */
-    return strerror(e);
-}
 
 /* ---- ELF checks ------------------------------------------------------------------------ */
 
@@ -99,34 +81,34 @@ int actr__os_check_shared_object(const char *shown, const char *file, actr_error
     int fd = open(file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
-        return fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: cannot open: %s", shown,
-                    errno_text(e));
+        return actr__fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: cannot open: %s", shown,
+                    strerror(e));
     }
     struct stat st;
     int rc = 0;
     ElfW(Ehdr) eh;
     if (fstat(fd, &st) != 0) {
-        rc = fail(err, -errno, "%s: cannot stat: %s", shown, errno_text(errno));
+        rc = actr__fail(err, -errno, "%s: cannot stat: %s", shown, strerror(errno));
         goto out;
     }
     uint64_t size = (uint64_t)st.st_size;
     if (size == 0) {
-        rc = fail(err, ACTR_EABI, "%s: not a shared object (empty file)", shown);
+        rc = actr__fail(err, ACTR_EABI, "%s: not a shared object (empty file)", shown);
         goto out;
     }
     unsigned char id[EI_NIDENT];
     if (size < SELFMAG || read_at(fd, id, size < EI_NIDENT ? SELFMAG : EI_NIDENT, 0) != 0 ||
         memcmp(id, ELFMAG, SELFMAG) != 0) {
-        rc = fail(err, ACTR_EABI, "%s: not a shared object (no ELF header)", shown);
+        rc = actr__fail(err, ACTR_EABI, "%s: not a shared object (no ELF header)", shown);
         goto out;
     }
     if (size < EI_NIDENT) {
-        rc = fail(err, ACTR_EABI, "%s: truncated: %llu bytes, not even a whole ELF header", shown,
+        rc = actr__fail(err, ACTR_EABI, "%s: truncated: %llu bytes, not even a whole ELF header", shown,
                   (unsigned long long)size);
         goto out;
     }
     if (id[EI_CLASS] != HOST_CLASS) {
-        rc = fail(err, ACTR_EABI, "%s: built for %s, this runtime is %d-bit", shown,
+        rc = actr__fail(err, ACTR_EABI, "%s: built for %s, this runtime is %d-bit", shown,
                   id[EI_CLASS] == ELFCLASS32   ? "32-bit"
                   : id[EI_CLASS] == ELFCLASS64 ? "64-bit"
                                                : "an unknown ELF class",
@@ -134,16 +116,16 @@ int actr__os_check_shared_object(const char *shown, const char *file, actr_error
         goto out;
     }
     if (id[EI_DATA] != HOST_DATA) {
-        rc = fail(err, ACTR_EABI, "%s: built for the other byte order", shown);
+        rc = actr__fail(err, ACTR_EABI, "%s: built for the other byte order", shown);
         goto out;
     }
     if (size < sizeof(eh) || read_at(fd, &eh, sizeof(eh), 0) != 0) {
-        rc = fail(err, ACTR_EABI, "%s: truncated: %llu bytes, not even a whole ELF header", shown,
+        rc = actr__fail(err, ACTR_EABI, "%s: truncated: %llu bytes, not even a whole ELF header", shown,
                   (unsigned long long)size);
         goto out;
     }
     if (eh.e_type != ET_DYN) {
-        rc = fail(err, ACTR_EABI, "%s: not a shared object (ELF type %s)", shown,
+        rc = actr__fail(err, ACTR_EABI, "%s: not a shared object (ELF type %s)", shown,
                   eh.e_type == ET_EXEC   ? "EXEC: an executable"
                   : eh.e_type == ET_REL  ? "REL: an object file, not linked with -shared"
                   : eh.e_type == ET_CORE ? "CORE: a core dump"
@@ -152,7 +134,7 @@ int actr__os_check_shared_object(const char *shown, const char *file, actr_error
     }
 #ifdef HOST_MACHINE
     if (eh.e_machine != HOST_MACHINE) {
-        rc = fail(err, ACTR_EABI, "%s: built for ELF machine %u, this runtime runs on %u", shown,
+        rc = actr__fail(err, ACTR_EABI, "%s: built for ELF machine %u, this runtime runs on %u", shown,
                   (unsigned)eh.e_machine, (unsigned)HOST_MACHINE);
         goto out;
     }
@@ -161,7 +143,7 @@ int actr__os_check_shared_object(const char *shown, const char *file, actr_error
      * file. The section headers normally come last, so a file cut anywhere
      * fails one of these. */
     if (eh.e_phnum == 0 || eh.e_phentsize != sizeof(ElfW(Phdr))) {
-        rc = fail(err, ACTR_EABI, "%s: not a loadable shared object (no program headers)", shown);
+        rc = actr__fail(err, ACTR_EABI, "%s: not a loadable shared object (no program headers)", shown);
         goto out;
     }
     uint64_t phsize = (uint64_t)eh.e_phnum * eh.e_phentsize;
@@ -170,7 +152,7 @@ int actr__os_check_shared_object(const char *shown, const char *file, actr_error
     if (eh.e_shoff != 0 && eh.e_shoff + shsize > need)
         need = eh.e_shoff + shsize;
     if (!fits(eh.e_phoff, phsize, size) || (eh.e_shoff != 0 && !fits(eh.e_shoff, shsize, size))) {
-        rc = fail(err, ACTR_EABI,
+        rc = actr__fail(err, ACTR_EABI,
                   "%s: truncated: %llu bytes, its ELF headers need %llu (still being written?)",
                   shown, (unsigned long long)size, (unsigned long long)need);
         goto out;
@@ -178,11 +160,11 @@ int actr__os_check_shared_object(const char *shown, const char *file, actr_error
     for (unsigned i = 0; i < eh.e_phnum; i++) {
         ElfW(Phdr) ph;
         if (read_at(fd, &ph, sizeof(ph), eh.e_phoff + (uint64_t)i * sizeof(ph)) != 0) {
-            rc = fail(err, ACTR_EABI, "%s: cannot read program header %u", shown, i);
+            rc = actr__fail(err, ACTR_EABI, "%s: cannot read program header %u", shown, i);
             goto out;
         }
         if (ph.p_type == PT_LOAD && !fits(ph.p_offset, ph.p_filesz, size)) {
-            rc = fail(err, ACTR_EABI,
+            rc = actr__fail(err, ACTR_EABI,
                       "%s: truncated: %llu bytes, a segment ends at %llu (still being written?)",
                       shown, (unsigned long long)size,
                       (unsigned long long)(ph.p_offset + ph.p_filesz));
@@ -205,7 +187,7 @@ int actr__os_copy_new(int in, const char *dst, const char *shown, actr_error_t *
     if (fd < 0) {
         if (errno == EEXIST)
             return ACTR_EEXIST; /* err untouched: the caller tries another name */
-        return fail(err, -errno, "%s: cannot create %s: %s", shown, dst, errno_text(errno));
+        return actr__fail(err, -errno, "%s: cannot create %s: %s", shown, dst, strerror(errno));
     }
     int rc = 0;
     char buf[65536];
@@ -214,7 +196,7 @@ int actr__os_copy_new(int in, const char *dst, const char *shown, actr_error_t *
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0) {
-            rc = fail(err, -errno, "%s: cannot read: %s", shown, errno_text(errno));
+            rc = actr__fail(err, -errno, "%s: cannot read: %s", shown, strerror(errno));
             break;
         }
         if (r == 0)
@@ -224,7 +206,7 @@ int actr__os_copy_new(int in, const char *dst, const char *shown, actr_error_t *
             if (k < 0 && errno == EINTR)
                 continue;
             if (k < 0) {
-                rc = fail(err, -errno, "%s: cannot write %s: %s", shown, dst, errno_text(errno));
+                rc = actr__fail(err, -errno, "%s: cannot write %s: %s", shown, dst, strerror(errno));
                 break;
             }
             w += k;
@@ -233,7 +215,7 @@ int actr__os_copy_new(int in, const char *dst, const char *shown, actr_error_t *
             break;
     }
     if (close(fd) != 0 && rc == 0)
-        rc = fail(err, -errno, "%s: cannot write %s: %s", shown, dst, errno_text(errno));
+        rc = actr__fail(err, -errno, "%s: cannot write %s: %s", shown, dst, strerror(errno));
     if (rc != 0)
         unlink(dst);
     return rc;

@@ -99,20 +99,6 @@ struct actr__plugins {
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
-static int fail(actr_error_t *err, int code, const char *fmt, ...) ACTR_PRINTF(3, 4);
-static int fail(actr_error_t *err, int code, const char *fmt, ...)
-{
-    if (err != NULL) {
-        err->code = code;
-        err->line = 0;
-        err->col = 0;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
 
 static void err_clear(actr_error_t *err)
 {
@@ -124,11 +110,6 @@ static void err_clear(actr_error_t *err)
     }
 }
 
-static const char *errno_text(int e)
-{
-    /* strerror is fine here: glibc's table is constant for known codes */
-    return strerror(e);
-}
 
 /* 1 if the calling thread is one of rt's workers (or its background I/O
  * thread): loading blocks on file I/O and unloading waits for actors, which
@@ -313,12 +294,12 @@ static int open_plugin(const char *shown, const char *file, opened_t *o, actr_er
     void *dl = dlopen(file, RTLD_NOW | RTLD_LOCAL);
     if (dl == NULL) {
         const char *why = dlerror();
-        return fail(err, ACTR_EABI, "%s: cannot load: %s", shown, why ? why : "dlopen failed");
+        return actr__fail(err, ACTR_EABI, "%s: cannot load: %s", shown, why ? why : "dlopen failed");
     }
     void *sym = dlsym(dl, ACTR_PLUGIN_ENTRY);
     if (sym == NULL) {
         dlclose(dl);
-        return fail(err, ACTR_EABI, "%s: no %s symbol (not an actr plugin?)", shown,
+        return actr__fail(err, ACTR_EABI, "%s: no %s symbol (not an actr plugin?)", shown,
                     ACTR_PLUGIN_ENTRY);
     }
     const actr_plugin_t *(*entry)(void);
@@ -327,37 +308,37 @@ static int open_plugin(const char *shown, const char *file, opened_t *o, actr_er
     o->dl = dl;
     o->desc = d;
     if (d == NULL)
-        return fail(err, ACTR_EABI, "%s: %s() returned NULL", shown, ACTR_PLUGIN_ENTRY);
+        return actr__fail(err, ACTR_EABI, "%s: %s() returned NULL", shown, ACTR_PLUGIN_ENTRY);
     if (d->abi_major != ACTR_PLUGIN_ABI_MAJOR)
-        return fail(err, ACTR_EABI, "%s: ABI major %u, this runtime speaks %u", shown,
+        return actr__fail(err, ACTR_EABI, "%s: ABI major %u, this runtime speaks %u", shown,
                     (unsigned)d->abi_major, (unsigned)ACTR_PLUGIN_ABI_MAJOR);
     if (d->abi_minor > ACTR_PLUGIN_ABI_MINOR)
-        return fail(err, ACTR_EABI, "%s: built for ABI %u.%u, newer than this runtime's %u.%u",
+        return actr__fail(err, ACTR_EABI, "%s: built for ABI %u.%u, newer than this runtime's %u.%u",
                     shown, (unsigned)d->abi_major, (unsigned)d->abi_minor,
                     (unsigned)ACTR_PLUGIN_ABI_MAJOR, (unsigned)ACTR_PLUGIN_ABI_MINOR);
     if (d->size < DESC_MIN_SIZE)
-        return fail(err, ACTR_EABI,
+        return actr__fail(err, ACTR_EABI,
                     "%s: descriptor is %u bytes, smaller than the ABI %u.0 descriptor (%zu)", shown,
                     (unsigned)d->size, (unsigned)ACTR_PLUGIN_ABI_MAJOR, (size_t)DESC_MIN_SIZE);
     if (d->signature == NULL)
-        return fail(err, ACTR_EABI, "%s: no build signature (expected '%s')", shown,
+        return actr__fail(err, ACTR_EABI, "%s: no build signature (expected '%s')", shown,
                     ACTR_PLUGIN_SIGNATURE);
     size_t sl = strnlen(d->signature, SIG_MAX_LEN + 1);
     if (sl > SIG_MAX_LEN || strcmp(d->signature, ACTR_PLUGIN_SIGNATURE) != 0)
-        return fail(err, ACTR_EABI, "%s: signature '%.*s' does not match '%s'", shown,
+        return actr__fail(err, ACTR_EABI, "%s: signature '%.*s' does not match '%s'", shown,
                     (int)(sl > SIG_MAX_LEN ? SIG_MAX_LEN : sl), d->signature,
                     ACTR_PLUGIN_SIGNATURE);
     if (d->name == NULL)
-        return fail(err, ACTR_EABI, "%s: the descriptor has no plugin name", shown);
+        return actr__fail(err, ACTR_EABI, "%s: the descriptor has no plugin name", shown);
     size_t nl = strnlen(d->name, NAME_MAX_LEN + 1);
     if (!valid_plugin_name(d->name, nl))
-        return fail(err, ACTR_EABI, "%s: plugin name '%.*s' is not 1..%d characters of [a-z0-9_-]",
+        return actr__fail(err, ACTR_EABI, "%s: plugin name '%.*s' is not 1..%d characters of [a-z0-9_-]",
                     shown, (int)(nl > NAME_MAX_LEN ? NAME_MAX_LEN : nl), d->name, NAME_MAX_LEN);
     if (d->version == NULL)
-        return fail(err, ACTR_EABI, "%s: plugin '%s' has no version", shown, d->name);
+        return actr__fail(err, ACTR_EABI, "%s: plugin '%s' has no version", shown, d->name);
     size_t vl = strnlen(d->version, VERSION_MAX_LEN + 1);
     if (!valid_version(d->version, vl))
-        return fail(err, ACTR_EABI, "%s: plugin '%s' version '%.*s' is not MAJOR.MINOR.PATCH",
+        return actr__fail(err, ACTR_EABI, "%s: plugin '%s' version '%.*s' is not MAJOR.MINOR.PATCH",
                     shown, d->name, (int)(vl > VERSION_MAX_LEN ? VERSION_MAX_LEN : vl), d->version);
     return 0;
 }
@@ -369,9 +350,9 @@ static int check_types(const char *shown, opened_t *o, struct actr__plugins *ps,
 {
     const actr_plugin_t *d = o->desc;
     if (d->types == NULL || d->ntypes == 0)
-        return fail(err, ACTR_EABI, "%s: plugin '%s' declares no actor types", shown, d->name);
+        return actr__fail(err, ACTR_EABI, "%s: plugin '%s' declares no actor types", shown, d->name);
     if (d->ntypes > MAX_TYPES)
-        return fail(err, ACTR_EABI, "%s: plugin '%s' declares %u actor types (at most %d)", shown,
+        return actr__fail(err, ACTR_EABI, "%s: plugin '%s' declares %u actor types (at most %d)", shown,
                     d->name, (unsigned)d->ntypes, MAX_TYPES);
     o->tstride = d->types[0].size;
     for (uint32_t i = 0; i < d->ntypes; i++) {
@@ -379,47 +360,47 @@ static int check_types(const char *shown, opened_t *o, struct actr__plugins *ps,
          * field must agree with the first before we step past it */
         const actr_actor_type_t *t = i == 0 || o->tstride >= TYPE_MIN_SIZE ? type_at(o, i) : NULL;
         if (t == NULL || t->size < TYPE_MIN_SIZE || t->size != o->tstride)
-            return fail(err, ACTR_EABI,
+            return actr__fail(err, ACTR_EABI,
                         "%s: type #%u has size %u, expected %zu (the ABI %u.0 actor type)", shown,
                         (unsigned)i, t ? (unsigned)t->size : 0u, (size_t)TYPE_MIN_SIZE,
                         (unsigned)ACTR_PLUGIN_ABI_MAJOR);
         if (t->name == NULL)
-            return fail(err, ACTR_EABI, "%s: type #%u has no name", shown, (unsigned)i);
+            return actr__fail(err, ACTR_EABI, "%s: type #%u has no name", shown, (unsigned)i);
         size_t tl = strnlen(t->name, TYPE_NAME_MAX + 1);
         if (!valid_type_name(t->name, tl))
-            return fail(err, ACTR_EABI,
+            return actr__fail(err, ACTR_EABI,
                         "%s: type #%u name '%.*s' is not 1..%d characters of [A-Za-z0-9_.:-]",
                         shown, (unsigned)i, (int)(tl > TYPE_NAME_MAX ? TYPE_NAME_MAX : tl), t->name,
                         TYPE_NAME_MAX);
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(type_at(o, j)->name, t->name) == 0)
-                return fail(err, ACTR_EABI, "%s: actor type '%s' is declared twice (#%u and #%u)",
+                return actr__fail(err, ACTR_EABI, "%s: actor type '%s' is declared twice (#%u and #%u)",
                             shown, t->name, (unsigned)j, (unsigned)i);
         if (ps != NULL) {
             void **slot = actr__strmap_find(&ps->types, t->name);
             if (slot != NULL) {
                 const ptype_t *other = *slot;
-                return fail(err, ACTR_EEXIST,
+                return actr__fail(err, ACTR_EEXIST,
                             "%s: actor type '%s' is already provided by plugin '%s' %s", shown,
                             t->name, other->owner ? other->owner->name : "?",
                             other->owner ? other->owner->version : "?");
             }
         }
         if (t->receive == NULL)
-            return fail(err, ACTR_EABI, "%s: type #%u '%s' has no receive callback", shown,
+            return actr__fail(err, ACTR_EABI, "%s: type #%u '%s' has no receive callback", shown,
                         (unsigned)i, t->name);
         if (t->migrate != NULL)
-            return fail(err, ACTR_EABI,
+            return actr__fail(err, ACTR_EABI,
                         "%s: type '%s' sets migrate, which is reserved (must be NULL) in ABI %u.%u",
                         shown, t->name, (unsigned)ACTR_PLUGIN_ABI_MAJOR,
                         (unsigned)ACTR_PLUGIN_ABI_MINOR);
         if (t->state_size > MAX_STATE_SIZE)
-            return fail(err, ACTR_EABI, "%s: type '%s' asks for %zu bytes of state (at most %zu)",
+            return actr__fail(err, ACTR_EABI, "%s: type '%s' asks for %zu bytes of state (at most %zu)",
                         shown, t->name, t->state_size, MAX_STATE_SIZE);
     }
     for (size_t i = 0; i < sizeof(d->reserved) / sizeof(d->reserved[0]); i++)
         if (d->reserved[i] != NULL)
-            return fail(err, ACTR_EABI,
+            return actr__fail(err, ACTR_EABI,
                         "%s: descriptor field reserved[%zu] is not NULL (built for another ABI?)",
                         shown, i);
     return 0;
@@ -442,12 +423,12 @@ static int make_copy(actr_t *rt, struct actr__plugins *ps, const char *path, int
     *out = NULL;
     char dir[4096];
     if ((size_t)snprintf(dir, sizeof(dir), "%s/plugins", rt->data_dir) >= sizeof(dir))
-        return fail(err, ACTR_E2BIG, "%s: data directory path too long", path);
+        return actr__fail(err, ACTR_E2BIG, "%s: data directory path too long", path);
     int rc = mkdir_one(rt->data_dir);
     if (rc == 0)
         rc = mkdir_one(dir);
     if (rc != 0)
-        return fail(err, rc, "%s: cannot create %s: %s", path, dir, errno_text(-rc));
+        return actr__fail(err, rc, "%s: cannot create %s: %s", path, dir, strerror(-rc));
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     size_t bl = strlen(base);
@@ -465,13 +446,13 @@ static int make_copy(actr_t *rt, struct actr__plugins *ps, const char *path, int
         rc = actr__os_copy_new(in, copy, path, err); /* O_EXCL: ACTR_EEXIST if taken */
     }
     if (rc == ACTR_EEXIST)
-        return fail(err, ACTR_EEXIST, "%s: no free name for a private copy in %s", path, dir);
+        return actr__fail(err, ACTR_EEXIST, "%s: no free name for a private copy in %s", path, dir);
     if (rc != 0)
         return rc;
     *out = actr__strdup(copy);
     if (*out == NULL) {
         unlink(copy);
-        return fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+        return actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
     }
     return 0;
 }
@@ -602,24 +583,24 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
 {
     err_clear(err);
     if (rt == NULL || path == NULL || path[0] == '\0')
-        return fail(err, ACTR_EINVAL, "plugin load: no runtime or no path");
+        return actr__fail(err, ACTR_EINVAL, "plugin load: no runtime or no path");
     if (on_runtime_thread(rt))
-        return fail(err, ACTR_ECONTEXT, "%s: plugins cannot be loaded from an actor's handler",
+        return actr__fail(err, ACTR_ECONTEXT, "%s: plugins cannot be loaded from an actor's handler",
                     path);
     struct actr__plugins *ps = registry(rt);
     if (ps == NULL)
-        return fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+        return actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
 
     int in = open(path, O_RDONLY | O_CLOEXEC);
     if (in < 0) {
         int e = errno;
-        return fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
-                    e == ENOENT ? "no such file" : errno_text(e));
+        return actr__fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
+                    e == ENOENT ? "no such file" : strerror(e));
     }
     struct stat st;
     if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(in);
-        return fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
+        return actr__fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
     }
     char *copy = NULL;
     int rc = make_copy(rt, ps, path, in, &copy, err);
@@ -634,14 +615,14 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
         pthread_mutex_lock(&ps->mu);
         for (plugin_t *q = ps->head; q != NULL; q = q->next)
             if (strcmp(q->name, o.desc->name) == 0) {
-                rc = fail(err, ACTR_EEXIST, "%s: plugin '%s' is already loaded (from %s)", path,
+                rc = actr__fail(err, ACTR_EEXIST, "%s: plugin '%s' is already loaded (from %s)", path,
                           q->name, q->path);
                 break;
             }
         if (rc == 0)
             rc = check_types(path, &o, ps, err);
         if (rc == 0 && (p = plugin_new(path, copy, &o)) == NULL)
-            rc = fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+            rc = actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
         if (rc == 0) {
             /* reserve the names now (not yet spawnable: ready == 0), so a
              * concurrent load of a clashing plugin is refused */
@@ -655,7 +636,7 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
             *tail = p;
             if (i < p->ntypes) {
                 unlink_plugin(ps, p);
-                rc = fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+                rc = actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
             }
         }
         pthread_mutex_unlock(&ps->mu);
@@ -665,7 +646,7 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
         if (hr != 0) {
             if (hr > 0)
                 hr = ACTR_ECANCELED;
-            rc = fail(err, hr, "%s: load hook failed: %s (%s)", path, actr_err_name(hr),
+            rc = actr__fail(err, hr, "%s: load hook failed: %s (%s)", path, actr_err_name(hr),
                       actr_strerror(hr));
             pthread_mutex_lock(&ps->mu);
             unlink_plugin(ps, p);
@@ -716,13 +697,13 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
 {
     err_clear(err);
     if (rt == NULL || name == NULL)
-        return fail(err, ACTR_EINVAL, "plugin unload: no runtime or no name");
+        return actr__fail(err, ACTR_EINVAL, "plugin unload: no runtime or no name");
     if (on_runtime_thread(rt))
-        return fail(err, ACTR_ECONTEXT,
+        return actr__fail(err, ACTR_ECONTEXT,
                     "plugin '%s': plugins cannot be unloaded from an actor's handler", name);
     struct actr__plugins *ps = registry_peek(rt);
     if (ps == NULL)
-        return fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
+        return actr__fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
     pthread_mutex_lock(&ps->mu);
     plugin_t *p = ps->head;
     while (p != NULL && strcmp(p->name, name) != 0)
@@ -731,8 +712,8 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
         int busy = p != NULL;
         pthread_mutex_unlock(&ps->mu);
         if (busy)
-            return fail(err, ACTR_EBUSY, "plugin '%s' is being loaded or unloaded", name);
-        return fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
+            return actr__fail(err, ACTR_EBUSY, "plugin '%s' is being loaded or unloaded", name);
+        return actr__fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
     }
     /* seq_cst store, then seq_cst loads of `live` (see type_init): after
      * this, an actor either is counted here or its init fails */
@@ -743,7 +724,7 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
         for (uint32_t i = 0; i < p->ntypes; i++)
             atomic_store_explicit(&p->types[i]->closing, 0, memory_order_seq_cst);
         pthread_mutex_unlock(&ps->mu);
-        return fail(err, ACTR_EBUSY,
+        return actr__fail(err, ACTR_EBUSY,
                     "plugin '%s' has %llu live actor%s (stop them, or unload with force)", name,
                     (unsigned long long)live, live == 1 ? "" : "s");
     }
@@ -785,7 +766,7 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
         p->next = ps->zombies;
         ps->zombies = p;
         pthread_mutex_unlock(&ps->mu);
-        return fail(err, rc,
+        return actr__fail(err, rc,
                     "plugin '%s': %llu actor%s still alive after %d ms; it stays mapped until "
                     "the runtime closes",
                     name, (unsigned long long)left, left == 1 ? "" : "s", UNLOAD_WAIT_MS);
@@ -882,21 +863,21 @@ int actr_plugin_inspect(const char *path, actr_plugin_info_fn fn, void *ud, actr
 {
     err_clear(err);
     if (path == NULL || path[0] == '\0')
-        return fail(err, ACTR_EINVAL, "plugin inspect: no path");
+        return actr__fail(err, ACTR_EINVAL, "plugin inspect: no path");
     struct stat st;
     if (stat(path, &st) != 0) {
         int e = errno;
-        return fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
-                    e == ENOENT ? "no such file" : errno_text(e));
+        return actr__fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
+                    e == ENOENT ? "no such file" : strerror(e));
     }
     if (!S_ISREG(st.st_mode))
-        return fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
+        return actr__fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
     /* a name without a slash would make dlopen search the library path */
     char local[4096];
     const char *file = path;
     if (strchr(path, '/') == NULL) {
         if ((size_t)snprintf(local, sizeof(local), "./%s", path) >= sizeof(local))
-            return fail(err, ACTR_E2BIG, "%s: path too long", path);
+            return actr__fail(err, ACTR_E2BIG, "%s: path too long", path);
         file = local;
     }
     opened_t o;
@@ -907,7 +888,7 @@ int actr_plugin_inspect(const char *path, actr_plugin_info_fn fn, void *ud, actr
         const actr_plugin_t *d = o.desc;
         const char **types = calloc(d->ntypes, sizeof(*types));
         if (types == NULL) {
-            rc = fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+            rc = actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
         } else {
             for (uint32_t i = 0; i < d->ntypes; i++)
                 types[i] = type_at(&o, i)->name;

@@ -48,6 +48,38 @@ unsigned actr_version(void) { return ACTR_VERSION_HEX; }
 void actr_free(void *p) { free(p); }
 const char *actr_version_string(void) { return ACTR_VERSION_STRING; }
 
+/* ---- error details --------------------------------------------------------- */
+
+static int fail_v(actr_error_t *err, int code, int line, int col, const char *fmt, va_list ap)
+{
+    if (err != NULL) {
+        memset(err, 0, sizeof(*err));
+        err->code = code;
+        err->line = line;
+        err->col = col;
+        vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+    }
+    return code;
+}
+
+int actr__fail_at(actr_error_t *err, int code, int line, int col, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_v(err, code, line, col, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+int actr__fail(actr_error_t *err, int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_v(err, code, 0, 0, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
 /* ---- files ------------------------------------------------------------------ */
 
 void actr__rmtree(const char *path)

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "actr/errno.h"
+
 /* ---- u64 -> void* open-addressing map. Keys 0 and UINT64_MAX are reserved. */
 typedef struct actr__idmap {
     uint64_t *keys;
@@ -69,6 +71,13 @@ void actr__msgcache_flush(actr__msgcache_t *c);
 /* Monotonic clock in milliseconds / nanoseconds. */
 uint64_t actr__now_ms(void);
 uint64_t actr__now_ns(void);
+
+/* Fill *err (may be NULL) with code, position (0 = none) and a formatted
+ * one-line message; returns code, so callers can `return actr__fail(...)`. */
+int actr__fail_at(actr_error_t *err, int code, int line, int col, const char *fmt, ...)
+    ACTR_PRINTF(5, 6);
+/* actr__fail_at without a position. */
+int actr__fail(actr_error_t *err, int code, const char *fmt, ...) ACTR_PRINTF(3, 4);
 
 /* Remove a directory and everything below it (best effort; links not followed). */
 void actr__rmtree(const char *path);
