@@ -18,6 +18,7 @@
 #include "actr/control.h"
 #include "actr/errno.h"
 #include "actr/loader.h"
+#include "actr/store.h"
 #include "actr/msg.h"
 #include "actr/supervisor.h"
 #include "actr/version.h"

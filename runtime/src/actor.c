@@ -111,6 +111,8 @@ int actr__check_ctx(actr_ctx_t *ctx)
 {
     if (ctx == NULL || ctx->rt == NULL)
         return ACTR_EINVAL;
+    if (ctx->migrating)
+        return ACTR_ECONTEXT;
     if (atomic_load_explicit(&ctx->rt->stopped, memory_order_acquire))
         return ACTR_ESTOPPED;
     if (ctx->is_client && atomic_load_explicit(&ctx->rt->stopping, memory_order_acquire))
@@ -246,6 +248,12 @@ void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const ch
         actr__topic_drop(rt, e->topics[i], self);
         free(e->topics[i]);
     }
+    /* requests set aside while awaiting were queued, not received: fail them */
+    for (actr_msg_t *d = e->deferred_head; d != NULL;
+         d = (actr_msg_t *)atomic_load_explicit(&d->node.next, memory_order_relaxed))
+        if (atomic_load_explicit(&a->kind, memory_order_relaxed) == ACTR__KIND_ACTOR &&
+            (d->flags & ACTR__F_REQUEST))
+            send_reqfail(ctx, self, d->from, d->corr, ACTR_ENOACTOR);
     struct cancel_ud cu = {rt, 1};
     actr__idmap_each(&e->pending, cancel_each, &cu);
     cu.only_marked = TM_SELF; /* timers to other actors outlive their creator */
@@ -611,6 +619,46 @@ int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason,
     return 1;
 }
 
+/* Run the handler on a message that passed the filter (borrowed). */
+static void deliver(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m)
+{
+    ctx->in_handler = 1;
+    ctx->exit_reason[0] = '\0';
+    int rc = a->beh->receive(ctx, a->state, m);
+    ctx->in_handler = 0;
+    atomic_store_explicit(&a->handled, atomic_load_explicit(&a->handled, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    if (rc < 0)
+        die(ctx, a, actr_err_name(rc));
+    else if (ctx->exit_reason[0] != '\0')
+        die(ctx, a, ctx->exit_reason);
+}
+
+static void defer(actr__ext_t *e, actr_msg_t *m)
+{
+    atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
+    if (e->deferred_tail != NULL)
+        atomic_store_explicit(&e->deferred_tail->node.next, &m->node, memory_order_relaxed);
+    else
+        e->deferred_head = m;
+    e->deferred_tail = m;
+}
+
+/* The behaviour whose code the next step of `a` may run: its own while it is
+ * alive, the one its INIT carries when it is about to start, else NULL. */
+static const actr_behavior_t *next_behavior(actr__actor_t *a)
+{
+    if (a->beh != NULL)
+        return a->beh;
+    actr__node_t *n = a->mb.tail;
+    if (n == &a->mb.stub)
+        n = atomic_load_explicit(&n->next, memory_order_acquire);
+    if (n == NULL)
+        return NULL;
+    actr_msg_t *m = (actr_msg_t *)n;
+    return m->sys == ACTR__SYS_INIT ? m->aux : NULL;
+}
+
 static void handle(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m)
 {
     if (m->sys == ACTR__SYS_INIT) {
@@ -627,21 +675,48 @@ static void handle(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m)
     char reason[ACTR_REASON_MAX + 1];
     int f = actr__filter(ctx, a, m, reason, sizeof(reason));
     if (f > 0) {
-        ctx->in_handler = 1;
-        ctx->exit_reason[0] = '\0';
-        int rc = a->beh->receive(ctx, a->state, m);
-        ctx->in_handler = 0;
-        atomic_store_explicit(&a->handled,
-                              atomic_load_explicit(&a->handled, memory_order_relaxed) + 1,
-                              memory_order_relaxed);
-        if (rc < 0)
-            die(ctx, a, actr_err_name(rc));
-        else if (ctx->exit_reason[0] != '\0')
-            die(ctx, a, ctx->exit_reason);
+        actr__ext_t *e = a->ext;
+        if (e != NULL && e->await_id != 0) {
+            if (m->corr == e->await_id &&
+                ((m->flags & ACTR__F_REPLY) || m->type == ACTR_MSG_REQFAIL)) {
+                e->await_id = 0; /* the answer: deliver it, then what was set aside */
+            } else {
+                defer(e, m); /* keeps the reference */
+                return;
+            }
+        }
+        deliver(ctx, a, m);
     } else if (f < 0) {
         die(ctx, a, reason);
     }
     actr__msg_unref(ctx, m);
+}
+
+/* The oldest message set aside while awaiting, once the answer has come. */
+static actr_msg_t *undefer(actr__actor_t *a)
+{
+    actr__ext_t *e = a->ext;
+    if (e == NULL || e->deferred_head == NULL || e->await_id != 0)
+        return NULL;
+    actr_msg_t *m = e->deferred_head;
+    e->deferred_head = (actr_msg_t *)atomic_load_explicit(&m->node.next, memory_order_relaxed);
+    if (e->deferred_head == NULL)
+        e->deferred_tail = NULL;
+    return m;
+}
+
+int actr_await(actr_ctx_t *ctx, uint64_t req_id)
+{
+    if (ctx == NULL || ctx->is_client || ctx->cur == NULL || !ctx->in_handler || ctx->migrating)
+        return ACTR_ECONTEXT;
+    actr__ext_t *e = ctx->cur->ext;
+    void *v;
+    if (e == NULL || req_id == 0 || !actr__idmap_get(&e->pending, req_id, &v))
+        return ACTR_ENOENT;
+    if (e->await_id != 0 && e->await_id != req_id)
+        return ACTR_EBUSY;
+    e->await_id = req_id;
+    return 0;
 }
 
 void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a)
@@ -655,17 +730,32 @@ void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a)
      * actor that sends a burst from one handler yields after it instead of
      * running up to `batch` such handlers in a row. */
     ctx->sent = 0;
+    actr__ptype_head_t *parked = NULL;
     while (n + ctx->sent < batch) {
+        /* a plugin's actor is held at this boundary while its plugin is swapped */
+        const actr_behavior_t *b = next_behavior(a);
+        if (b != NULL && b->init == actr__ptype_init && actr__gate(ctx, b)) {
+            parked = (actr__ptype_head_t *)(void *)b;
+            break;
+        }
         /* relaxed: a kill request is checked at every message boundary; the
          * STOP message that accompanies it guarantees an activation happens */
         uint32_t kg = atomic_load_explicit(&a->kill_gen, memory_order_relaxed);
         if (kg != 0 && a->status == ACTR__ST_ALIVE &&
             kg == atomic_load_explicit(&a->gen, memory_order_relaxed))
             die(ctx, a, ACTR_REASON_KILLED);
+        actr_msg_t *m = undefer(a);
+        if (m != NULL) { /* set aside while awaiting: filtered already */
+            ctx->self = actr__ref_of(rt, a, atomic_load_explicit(&a->gen, memory_order_relaxed));
+            deliver(ctx, a, m);
+            actr__msg_unref(ctx, m);
+            n++;
+            continue;
+        }
         node = actr__mb_pop(&a->mb);
         if (node == NULL)
             break;
-        actr_msg_t *m = (actr_msg_t *)node;
+        m = (actr_msg_t *)node;
         if (m->flags & ACTR__F_COUNTED)
             counted++;
         handle(ctx, a, m);
@@ -677,7 +767,16 @@ void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a)
     ctx->self = ACTR_REF_NONE;
     if (ctx->worker != NULL)
         ctx->worker->handled += n;
-    if (node == NULL && actr__mb_markempty(&a->mb))
+    if (parked != NULL) {
+        actr__swap_park(rt, parked, a); /* before the type is unpublished */
+        atomic_store_explicit(&ctx->in_type, NULL, memory_order_release);
+        return;
+    }
+    if (atomic_load_explicit(&ctx->in_type, memory_order_relaxed) != NULL)
+        atomic_store_explicit(&ctx->in_type, NULL, memory_order_release);
+    if (node == NULL && (a->ext == NULL || a->ext->deferred_head == NULL ||
+                         a->ext->await_id != 0) &&
+        actr__mb_markempty(&a->mb))
         return;
     /* More to do. Usually it waits behind the others (fairness); but an actor
      * whose mailbox is still deep (many senders into one receiver) keeps the

@@ -140,6 +140,8 @@ static const conf_table_t actor_table = {actor_fields,
 static const conf_field_t plugin_fields[] = {
     T_STR("path", actr_plugin_conf_t, path, 1, PATH_MAX_BYTES, NULL, F_REQUIRED | F_CONFDIR),
     T_LIST("actors", actr_plugin_conf_t, actors, nactors, actor_table),
+    T_BOOL("watch", actr_plugin_conf_t, watch, 0),
+    T_UINT("watch_debounce_ms", actr_plugin_conf_t, watch_debounce_ms, 10, 60000, 500),
 };
 static const conf_table_t plugin_table = {plugin_fields,
                                           NFIELDS(plugin_fields),
@@ -169,6 +171,14 @@ static const conf_field_t control_fields[] = {
     /* Default (set after parsing): <data_dir>/control.sock. */
     T_STR("socket", actr_config_t, control.socket, 1, SOCKET_MAX_BYTES, NULL, 0),
 };
+static const char *const sync_names[] = {"normal", "full", NULL};
+static const conf_field_t store_fields[] = {
+    T_BOOL("enabled", actr_config_t, store.enabled, 1),
+    /* Default (set after parsing): <data_dir>/actr.db. */
+    T_STR("path", actr_config_t, store.path, 1, PATH_MAX_BYTES, NULL, 0),
+    T_ENUM("synchronous", actr_config_t, store.synchronous, sync_names, 0),
+    T_UINT("max_value", actr_config_t, store.max_value, 1, 64u << 20, 1u << 20),
+};
 
 #define SECTION_TABLE(f)                                                                           \
     {                                                                                              \
@@ -179,6 +189,7 @@ static const conf_table_t scheduler_table = SECTION_TABLE(scheduler_fields);
 static const conf_table_t limits_table = SECTION_TABLE(limits_fields);
 static const conf_table_t log_table = SECTION_TABLE(log_fields);
 static const conf_table_t control_table = SECTION_TABLE(control_fields);
+static const conf_table_t store_table = SECTION_TABLE(store_fields);
 
 static const conf_field_t root_fields[] = {
     T_SECTION("node", node_table),
@@ -186,6 +197,7 @@ static const conf_field_t root_fields[] = {
     T_SECTION("limits", limits_table),
     T_SECTION("log", log_table),
     T_SECTION("control", control_table),
+    T_SECTION("store", store_table),
     T_LIST("plugins", actr_config_t, plugins, nplugins, plugin_table),
 };
 static const conf_table_t root_table = SECTION_TABLE(root_fields);
@@ -726,19 +738,27 @@ static int parse_stream(actr__conf_parser_t *p, actr_config_t *c)
     return 0;
 }
 
+/* <data_dir><leaf> (leaf starts with '/'), malloc'ed; NULL on OOM. */
+static char *in_data_dir(const actr_config_t *c, const char *leaf)
+{
+    size_t n = strlen(c->node.data_dir), l = strlen(leaf) + 1;
+    while (n > 1 && c->node.data_dir[n - 1] == '/')
+        n--;
+    char *s = malloc(n + l);
+    if (s != NULL) {
+        memcpy(s, c->node.data_dir, n);
+        memcpy(s + n, leaf, l);
+    }
+    return s;
+}
+
 /* Defaults that depend on other keys. */
 static int finish(actr__conf_parser_t *p, actr_config_t *c)
 {
-    if (c->control.socket == NULL) {
-        size_t n = strlen(c->node.data_dir);
-        while (n > 1 && c->node.data_dir[n - 1] == '/')
-            n--;
-        c->control.socket = malloc(n + sizeof("/control.sock"));
-        if (c->control.socket == NULL)
-            return actr__conf_nomem(p);
-        memcpy(c->control.socket, c->node.data_dir, n);
-        memcpy(c->control.socket + n, "/control.sock", sizeof("/control.sock"));
-    }
+    if (c->control.socket == NULL && (c->control.socket = in_data_dir(c, "/control.sock")) == NULL)
+        return actr__conf_nomem(p);
+    if (c->store.path == NULL && (c->store.path = in_data_dir(c, "/actr.db")) == NULL)
+        return actr__conf_nomem(p);
     return actr__conf_check_names(p, c);
 }
 

@@ -114,6 +114,7 @@ int actr_open(actr_t **out, const actr_options_t *opts)
     pthread_mutex_init(&rt->client_mu, NULL);
     pthread_cond_init(&rt->client_cv, NULL);
     pthread_mutex_init(&rt->done_mu, NULL);
+    pthread_mutex_init(&rt->history_mu, NULL);
     pthread_cond_init(&rt->done_cv, NULL);
     actr__msgdepot_init(&rt->depot);
     if (o.data_dir != NULL) {
@@ -277,6 +278,7 @@ void actr_close(actr_t *rt)
 {
     if (rt == NULL)
         return;
+    actr__watch_close(rt);
     if (rt->started) {
         actr_stop(rt);
         if (actr_wait(rt) != 0)
@@ -289,6 +291,7 @@ void actr_close(actr_t *rt)
         actr__timers_close(rt);
         uv_run(&rt->loop, UV_RUN_DEFAULT);
     }
+    actr__store_close(rt);
     free_slots(rt);
     actr__plugins_free(rt);
     actr__timers_free(rt);
@@ -308,6 +311,7 @@ void actr_close(actr_t *rt)
     pthread_mutex_destroy(&rt->client_mu);
     pthread_cond_destroy(&rt->client_cv);
     pthread_mutex_destroy(&rt->done_mu);
+    pthread_mutex_destroy(&rt->history_mu);
     pthread_cond_destroy(&rt->done_cv);
     free(rt);
 }

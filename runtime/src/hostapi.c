@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "actr/store.h"
 
 static void api_log(actr_ctx_t *ctx, int level, const char *line)
 {
@@ -74,4 +75,12 @@ const actr_host_api_t actr__host_api = {
     .alloc = api_alloc,
     .free = api_free,
     .strerror = actr_strerror,
+    .await = actr_await,
+    .store_put = actr_store_put,
+    .store_get = actr_store_get,
+    .store_delete = actr_store_delete,
+    .store_scan = actr_store_scan,
+    .store_result = actr_store_result,
+    .store_value = actr_store_value,
+    .store_scan_next = actr_store_scan_next,
 };

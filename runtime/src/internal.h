@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "actr.h"
+#include "actr/loader.h"
 #include "actr/plugin.h"
 #include "deque.h"
 #include "mailbox.h"
@@ -125,7 +126,9 @@ struct actr__ext {
     uint32_t nlinks, caplinks;
     char **topics;
     uint32_t ntopics, captopics;
-    actr_msg_t *deferred_head, *deferred_tail; /* clients: messages set aside by call */
+    actr_msg_t *deferred_head, *deferred_tail; /* messages set aside: by a client's call,
+                                                  or while an actor awaits a reply */
+    uint64_t await_id; /* actors: the request whose answer comes first (actr_await) */
     actr_ref_t *blocked; /* receivers that refused me and will send UNBLOCKED */
     uint32_t nblocked, capblocked;
 };
@@ -142,6 +145,10 @@ struct actr_ctx {
     int is_client;
     int in_handler;
     unsigned sent; /* messages sent in the current activation (they use its budget) */
+    int migrating; /* a swap's migrate hook runs with this context: sends are refused */
+    /* workers: the plugin type whose code this activation may run (NULL when
+     * none); a swap waits until no worker is inside its plugin (see actr__gate) */
+    _Atomic(struct actr__ptype_head *) in_type;
     char exit_reason[ACTR_REASON_MAX + 1]; /* set by actr_exit */
     actr__msgcache_t cache;
 };
@@ -249,13 +256,57 @@ struct actr {
     char *data_dir;      /* owned copy of opts.data_dir, or the temporary one */
     int data_dir_temp;   /* remove it at close */
     struct actr__plugins *plugins; /* loader state (plugin.c) */
+    struct actr__watchers *watchers; /* plugin file watchers (watch.c); NULL when none */
+    pthread_mutex_t history_mu;      /* appends to the plugin history (history.c) */
+    struct actr__store *store;       /* the state store (store.c); NULL until opened */
 };
+
+/* ---- plugin types and the swap gate (plugin.c, swap.c) ----------------------
+ * The behaviour of a plugin's actor type is the first member of a host-side
+ * record; its init is the host wrapper actr__ptype_init, which is how a worker
+ * recognises plugin code. While a swap of the plugin runs, `paused` is set on
+ * each of its types: a worker about to run such an actor's code (a message,
+ * its init, a kill) parks the actor instead (actr__swap_park), keeping its
+ * schedule token, so its mailbox fills and nothing of it runs. */
+typedef struct actr__ptype_head {
+    actr_behavior_t beh; /* first: actors point at it */
+    _Atomic int paused;
+} actr__ptype_head_t;
+
+int actr__ptype_init(actr_ctx_t *ctx, void *state, const void *args, size_t args_len);
+/* Hand an actor over to the swap in progress of its type (worker; the actor's
+ * schedule token goes with it). */
+void actr__swap_park(actr_t *rt, actr__ptype_head_t *t, actr__actor_t *a);
+
+/* 1 if the actor about to run code of behaviour b must be parked for a swap.
+ * Dekker with the swap: publish the type (seq_cst store), then read `paused`
+ * (seq_cst); the swap sets `paused`, then waits until no worker publishes
+ * one of its types. */
+static inline int actr__gate(actr_ctx_t *ctx, const actr_behavior_t *b)
+{
+    actr__ptype_head_t *t = (actr__ptype_head_t *)(void *)b;
+    if (atomic_load_explicit(&ctx->in_type, memory_order_relaxed) != t)
+        atomic_store_explicit(&ctx->in_type, t, memory_order_seq_cst);
+    return atomic_load_explicit(&t->paused, memory_order_seq_cst);
+}
 
 /* the function table every context carries (hostapi.c) */
 extern const actr_host_api_t actr__host_api;
 
 /* plugin.c */
 void actr__plugins_free(actr_t *rt);
+
+/* history.c: append one event to <data_dir>/plugin-history. Never fails the
+ * caller: a write error is logged. */
+void actr__history_add(actr_t *rt, const actr_plugin_event_t *ev);
+
+/* watch.c: stop every watcher and join its thread (at actr_close, before the
+ * runtime stops). */
+void actr__watch_close(actr_t *rt);
+
+/* store.c: drain the store's queue, commit, stop its thread and close the
+ * database (at actr_close, after the last actor is gone). */
+void actr__store_close(actr_t *rt);
 
 /* tags of ext->timers entries (see timer.c: timers owned by an actor) */
 #define TM_INTERVAL 1u

@@ -62,13 +62,13 @@ typedef struct plugin plugin_t;
 
 /* One actor type of a loaded (or once loaded) plugin. */
 typedef struct ptype {
-    actr_behavior_t beh; /* what its actors run; beh.name == name */
+    actr__ptype_head_t h; /* h.beh: what its actors run (beh.name == name); h.paused */
     char *name;          /* owned: also the `type` that actr_actors_list reports */
     int (*p_init)(actr_ctx_t *, void *, const void *, size_t);
     void (*p_term)(actr_ctx_t *, void *, const char *);
     /* Live actors: those whose init wrapper has counted them and whose
      * terminate wrapper has not yet uncounted them. seq_cst together with
-     * `closing`: see type_init and unload_commit. */
+     * `closing`: see actr__ptype_init and unload_commit. */
     _Atomic uint64_t live;
     _Atomic int closing; /* an unload is deciding or has decided */
     int dead;            /* under mu: the plugin is gone, late inits must fail */
@@ -155,7 +155,7 @@ static struct actr__plugins *registry_peek(actr_t *rt)
 
 /* ---- the wrappers actors of plugin types run -------------------------------------- */
 
-#define TYPE_OF(b) ((ptype_t *)(void *)((char *)(b)-offsetof(ptype_t, beh)))
+#define TYPE_OF(b) ((ptype_t *)(void *)(b)) /* the behaviour is the first member */
 
 /* 1 if t's plugin is still loaded (or an unload of it was refused). */
 static int type_alive(actr_t *rt, ptype_t *t)
@@ -167,7 +167,7 @@ static int type_alive(actr_t *rt, ptype_t *t)
     return alive;
 }
 
-static int type_init(actr_ctx_t *ctx, void *state, const void *args, size_t args_len)
+int actr__ptype_init(actr_ctx_t *ctx, void *state, const void *args, size_t args_len)
 {
     ptype_t *t = TYPE_OF(ctx->cur->beh);
     /* seq_cst on both sides (here: increment then read `closing`; unload:
@@ -510,16 +510,17 @@ static plugin_t *plugin_new(const char *path, char *copy, const opened_t *o)
             plugin_free(p);
             return NULL;
         }
-        t->beh.size = sizeof(t->beh);
-        t->beh.name = t->name;
-        t->beh.state_size = src->state_size;
-        t->beh.init = type_init;
-        t->beh.receive = src->receive;
-        t->beh.terminate = type_terminate;
+        t->h.beh.size = sizeof(t->h.beh);
+        t->h.beh.name = t->name;
+        t->h.beh.state_size = src->state_size;
+        t->h.beh.init = actr__ptype_init;
+        t->h.beh.receive = src->receive;
+        t->h.beh.terminate = type_terminate;
         t->p_init = src->init;
         t->p_term = src->terminate;
         atomic_init(&t->live, 0);
         atomic_init(&t->closing, 0);
+        atomic_init(&t->h.paused, 0);
         t->owner = p;
         p->types[p->ntypes++] = t;
     }
@@ -715,7 +716,7 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
             return actr__fail(err, ACTR_EBUSY, "plugin '%s' is being loaded or unloaded", name);
         return actr__fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
     }
-    /* seq_cst store, then seq_cst loads of `live` (see type_init): after
+    /* seq_cst store, then seq_cst loads of `live` (see actr__ptype_init): after
      * this, an actor either is counted here or its init fails */
     for (uint32_t i = 0; i < p->ntypes; i++)
         atomic_store_explicit(&p->types[i]->closing, 1, memory_order_seq_cst);
@@ -941,7 +942,7 @@ int actr_spawn_type(actr_ctx_t *ctx, const char *type, const void *args, size_t 
     ptype_t *t = find_type(ctx->rt, type);
     if (t == NULL)
         return ACTR_ENOENT;
-    return actr_spawn(ctx, &t->beh, args, args_len, opts, out);
+    return actr_spawn(ctx, &t->h.beh, args, args_len, opts, out);
 }
 
 int actr_type_behavior(actr_t *rt, const char *type, const actr_behavior_t **out)
@@ -953,7 +954,7 @@ int actr_type_behavior(actr_t *rt, const char *type, const actr_behavior_t **out
     ptype_t *t = find_type(rt, type);
     if (t == NULL)
         return ACTR_ENOENT;
-    *out = &t->beh;
+    *out = &t->h.beh;
     return 0;
 }
 
@@ -1003,4 +1004,9 @@ void actr__plugins_free(actr_t *rt)
     pthread_mutex_destroy(&ps->mu);
     free(ps);
     rt->plugins = NULL;
+}
+
+void actr__swap_park(actr_t *rt, actr__ptype_head_t *t, actr__actor_t *a)
+{
+    (void)rt, (void)t, (void)a;
 }

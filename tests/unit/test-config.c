@@ -248,7 +248,7 @@ TEST_IMPL(config, env_substitution)
     /* Keys are not substituted. */
     expect_error_env("${HOST}: 1\n", &env,
                      "test.yaml:1:1: key '${HOST}': unknown key (expected one of: node, "
-                     "scheduler, limits, log, control, plugins)",
+                     "scheduler, limits, log, control, store, plugins)",
                      1, 1);
 }
 
@@ -327,11 +327,11 @@ TEST_IMPL(config, unknown_keys)
                  2, 3);
     expect_error("nod:\n  name: x\n",
                  "test.yaml:1:1: key 'nod': unknown key (did you mean 'node'? expected one of: "
-                 "node, scheduler, limits, log, control, plugins)",
+                 "node, scheduler, limits, log, control, store, plugins)",
                  1, 1);
     expect_error("services:\n  - name: echo\n",
                  "test.yaml:1:1: key 'services': unknown key (expected one of: node, scheduler, "
-                 "limits, log, control, plugins)",
+                 "limits, log, control, store, plugins)",
                  1, 1);
     expect_error("plugins:\n  - path: a.so\n    actors:\n      - name: x\n        typ: y\n",
                  "test.yaml:5:9: key 'plugins[0].actors[0].typ': unknown key (did you mean "
@@ -340,12 +340,12 @@ TEST_IMPL(config, unknown_keys)
     /* A transposition is one edit. */
     expect_error("plugins:\n  - paht: a.so\n",
                  "test.yaml:2:5: key 'plugins[0].paht': unknown key (did you mean 'path'? "
-                 "expected one of: path, actors)",
+                 "expected one of: path, actors, watch, watch_debounce_ms)",
                  2, 5);
     /* Control characters in a key are shown escaped. */
     expect_error("\"a\\tb\": 1\n",
                  "test.yaml:1:1: key 'a\\tb': unknown key (expected one of: node, scheduler, "
-                 "limits, log, control, plugins)",
+                 "limits, log, control, store, plugins)",
                  1, 1);
     expect_error("node:\n  ? [a]\n  : b\n",
                  "test.yaml:2:5: key 'node': expected a key (one of: name, data_dir), got a list",
@@ -402,19 +402,19 @@ TEST_IMPL(config, wrong_types)
                  "test.yaml:2:8: key 'node.name': expected a string, got nothing", 2, 8);
     expect_error("plugins:\n  path: a.so\n",
                  "test.yaml:2:3: key 'plugins': expected a list of entries (mappings with keys: "
-                 "path, actors), got a mapping",
+                 "path, actors, watch, watch_debounce_ms), got a mapping",
                  2, 3);
     expect_error("plugins:\n  - a.so\n",
-                 "test.yaml:2:5: key 'plugins[0]': expected a mapping with keys: path, actors, "
-                 "got 'a.so'",
+                 "test.yaml:2:5: key 'plugins[0]': expected a mapping with keys: path, actors, watch, "
+                 "watch_debounce_ms, got 'a.so'",
                  2, 5);
     expect_error("- a\n- b\n",
                  "test.yaml:1:1: expected a mapping of sections (node, scheduler, limits, log, "
-                 "control, plugins) at the top, got a list",
+                 "control, store, plugins) at the top, got a list",
                  1, 1);
     expect_error("just text\n",
                  "test.yaml:1:1: expected a mapping of sections (node, scheduler, limits, log, "
-                 "control, plugins) at the top, got 'just text'",
+                 "control, store, plugins) at the top, got 'just text'",
                  1, 1);
 }
 
@@ -903,7 +903,7 @@ TEST_IMPL(config, relative_paths)
     actr_error_t e;
     ASSERT_ERR(actr_config_parse_buf("x: 1", 4, NULL, NULL, NULL, &c, &e), ACTR_ECONFIG);
     ASSERT_STR_EQ(e.msg, "<config>:1:1: key 'x': unknown key (expected one of: node, scheduler, "
-                         "limits, log, control, plugins)");
+                         "limits, log, control, store, plugins)");
     /* A NULL err is allowed; bad arguments are EINVAL. */
     ASSERT_ERR(actr_config_parse_buf("x: 1", 4, NULL, NULL, NULL, &c, NULL), ACTR_ECONFIG);
     ASSERT_ERR(actr_config_parse_buf(NULL, 4, NULL, NULL, NULL, &c, &e), ACTR_EINVAL);

@@ -118,6 +118,16 @@ ACTR_EXTERN int actr_request(actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *msg,
  *  requester is gone), ACTR_EINVAL. */
 ACTR_EXTERN int actr_reply(actr_ctx_t *ctx, const actr_msg_t *request, actr_msg_t *reply);
 
+/** From a handler or init: until the answer to the caller's request `req_id`
+ *  (its reply, or its ACTR_MSG_REQFAIL) has been delivered, deliver no other
+ *  message to the caller's handler. Messages that arrive meanwhile are set
+ *  aside in order and delivered right after the answer (a selective receive
+ *  for one request); stop and kill still act at once. Used to read state back
+ *  in init before serving. Returns 0, ACTR_ECONTEXT (not an actor's handler),
+ *  ACTR_ENOENT (no such pending request of the caller), ACTR_EBUSY (already
+ *  awaiting another request). */
+ACTR_EXTERN int actr_await(actr_ctx_t *ctx, uint64_t req_id);
+
 /* ---- failure handling --------------------------------------------------- */
 
 /** Monitor `who`: when it dies the caller gets one ACTR_MSG_DOWN with the reason

@@ -14,8 +14,13 @@
  *   limits:    mailbox (1..2^31, default 16384)
  *   log:       level (debug|info|warn|error, default info), format (text|json, default text)
  *   control:   enabled (bool, default true), socket (path, default <data_dir>/control.sock)
+ *   store:     enabled (bool, default true), path (default <data_dir>/actr.db),
+ *              synchronous (normal|full, default normal), max_value (bytes, 1..64 MiB,
+ *              default 1 MiB)
  *   plugins:   a list of
  *     - path: FILE.so                       (required; relative to the config file's folder)
+ *       watch: bool                         (default false: swap when the file changes)
+ *       watch_debounce_ms: 10..60000        (default 500)
  *       actors: a list of
  *         - name: NAME                      (required; registered name, unique on the node)
  *           type: TYPE                      (required; an actor type of a loaded plugin)
@@ -49,6 +54,8 @@ typedef struct actr_actor_conf {
 /** One plugin to load (plugins[i]). */
 typedef struct actr_plugin_conf {
     char *path;      /* resolved against the config file's folder */
+    int watch;       /* swap the plugin when the file changes (actr_plugin_watch) */
+    uint32_t watch_debounce_ms;
     actr_actor_conf_t *actors;
     size_t nactors;
     int line, col;
@@ -76,6 +83,12 @@ typedef struct actr_config {
         int enabled;
         char *socket;
     } control;
+    struct {
+        int enabled;
+        char *path;         /* default <data_dir>/actr.db */
+        int synchronous;    /* actr_store_sync_t: 0 normal, 1 full */
+        uint32_t max_value; /* bytes */
+    } store;
     actr_plugin_conf_t *plugins;
     size_t nplugins;
 } actr_config_t;

@@ -66,4 +66,85 @@ ACTR_EXTERN ACTR_NODISCARD int actr_spawn_type(actr_ctx_t *ctx, const char *type
  *  valid while its plugin stays loaded. Returns 0 or ACTR_ENOENT. */
 ACTR_EXTERN int actr_type_behavior(actr_t *rt, const char *type, const actr_behavior_t **out);
 
+/* ---- hot swap -----------------------------------------------------------------
+ * A swap replaces the code of a loaded plugin while its actors keep running:
+ * 1. the new file is loaded beside the old one (a private copy; every load
+ *    check, plus: the same plugin name, every type that has live actors is
+ *    still there, no new type clashes with another plugin's);
+ * 2. every actor of the plugin is paused at a message boundary (its mailbox
+ *    keeps accepting); each live actor's state is migrated by the new
+ *    version's migrate hook (actr/plugin.h);
+ * 3. if every migration succeeded the code is switched and the old states
+ *    freed (commit); otherwise every new state is discarded and the old code
+ *    keeps running (the error names the failing actor and its code); either
+ *    way the actors resume. Refs, names, timers, monitors, links, pending
+ *    requests and subscriptions are untouched; no message is lost, reordered
+ *    or handled twice. Actors spawned meanwhile start on the committed version.
+ * The version swapped out stays loaded for actr_plugin_rollback; the one
+ * before it is unloaded (its unload hook runs) once no thread can run its
+ * code. Every load, swap, rollback and unload is recorded in the node's
+ * plugin history (<data_dir>/plugin-history), which survives a restart. */
+
+/** What a swap did (actr_plugin_swap, actr_plugin_rollback). */
+typedef struct actr_swap_info {
+    char from_version[64], to_version[64];
+    uint64_t actors;   /* live actors migrated (or that would have been) */
+    uint64_t pause_us; /* how long the plugin's actors were held at a boundary */
+} actr_swap_info_t;
+
+/** Swap plugin `name` to the version in `path`. Any thread but a handler's
+ *  (ACTR_ECONTEXT); blocks until the swap is committed or refused. Returns 0,
+ *  or ACTR_ENOENT (no such plugin loaded, or no such file), the
+ *  actr_plugin_load errors for the new file, ACTR_EINVAL (the file holds a
+ *  different plugin, or drops a type that has live actors), ACTR_EBUSY
+ *  (another swap or an unload of it is in progress), ACTR_ETIMEDOUT (an actor
+ *  did not reach a message boundary within 5 s), the failing migrate hook's
+ *  code. On any error nothing changed; `err` (may be NULL) has the reason and
+ *  `info` (may be NULL) what was attempted. */
+ACTR_EXTERN int actr_plugin_swap(actr_t *rt, const char *name, const char *path,
+                                 actr_swap_info_t *info, actr_error_t *err);
+
+/** Swap plugin `name` back to the version it ran before the last swap, through
+ *  the same two phases (that version's migrate hook converts the states back).
+ *  Returns as actr_plugin_swap, and ACTR_ENOENT when there is no previous
+ *  version. */
+ACTR_EXTERN int actr_plugin_rollback(actr_t *rt, const char *name, actr_swap_info_t *info,
+                                     actr_error_t *err);
+
+/** One entry of a plugin's history. Strings are valid only during the callback. */
+typedef struct actr_plugin_event {
+    int64_t time_ms;          /* Unix time in milliseconds */
+    const char *plugin;
+    const char *action;       /* "load", "swap", "rollback", "unload" */
+    const char *from_version; /* "" for a load */
+    const char *to_version;   /* "" for an unload */
+    const char *path;         /* the file involved ("" when none) */
+    int code;                 /* 0 = done, else why it was refused */
+    const char *reason;       /* "" when done */
+    uint64_t actors;          /* actors migrated */
+    uint64_t pause_us;
+} actr_plugin_event_t;
+
+typedef void (*actr_plugin_event_fn)(void *ud, const actr_plugin_event_t *ev);
+
+/** Call fn for every recorded event of plugin `name` (NULL: every plugin),
+ *  oldest first, including those of earlier runs of the node on the same data
+ *  directory. Returns 0 (also when there are none), or -errno when the history
+ *  cannot be read. */
+ACTR_EXTERN int actr_plugin_history(actr_t *rt, const char *name, actr_plugin_event_fn fn,
+                                    void *ud);
+
+/** Watch `path` and swap plugin `name` to it whenever the file changes. Changes
+ *  are debounced: the swap starts once the file has stayed the same (size and
+ *  modification time) for debounce_ms (0 = 500), so a file still being
+ *  written is never loaded half-way. Each attempt is logged and recorded in
+ *  the history. Runs on a thread of the runtime's; stops with actr_close or
+ *  actr_plugin_unwatch. Returns 0, ACTR_ENOENT (no such plugin), ACTR_EEXIST
+ *  (already watched), ACTR_EINVAL, ACTR_ENOMEM. */
+ACTR_EXTERN int actr_plugin_watch(actr_t *rt, const char *name, const char *path,
+                                  unsigned debounce_ms, actr_error_t *err);
+
+/** Stop watching for plugin `name`. Returns 0 or ACTR_ENOENT. */
+ACTR_EXTERN int actr_plugin_unwatch(actr_t *rt, const char *name);
+
 #endif

@@ -25,7 +25,7 @@
 #include "actr/msg.h"
 
 #define ACTR_PLUGIN_ABI_MAJOR 1
-#define ACTR_PLUGIN_ABI_MINOR 0
+#define ACTR_PLUGIN_ABI_MINOR 1
 
 #define ACTR__PSTR2(x) #x
 #define ACTR__PSTR(x) ACTR__PSTR2(x)
@@ -52,8 +52,16 @@ typedef struct actr_actor_type {
     int (*init)(actr_ctx_t *ctx, void *state, const void *args, size_t args_len); /* optional */
     int (*receive)(actr_ctx_t *ctx, void *state, const actr_msg_t *msg);           /* required */
     void (*terminate)(actr_ctx_t *ctx, void *state, const char *reason);           /* optional */
-    /** Reserved for hot swap (must be NULL in ABI 1.0): migrate the state of an
-     *  older version of this type into `state`. */
+    /** Hot swap (ABI 1.1; must be NULL in a 1.0 plugin), optional: fill the
+     *  zeroed `state` (state_size bytes of this version) from `old_state`
+     *  (old_size bytes, laid out by version `from_version` of this plugin,
+     *  older or newer: a rollback migrates back). Runs once per live actor of
+     *  the type while every actor of the plugin is paused between two
+     *  messages; it must not send (sends fail with ACTR_ECONTEXT) and must not
+     *  keep pointers into old_state, which is freed after a commit. A negative
+     *  return refuses the whole swap: no actor changes version. Without a
+     *  migrate hook the old state is carried over byte for byte when the sizes
+     *  are equal; a different size refuses the swap. */
     int (*migrate)(actr_ctx_t *ctx, const char *from_version, const void *old_state,
                    size_t old_size, void *state);
 } actr_actor_type_t;
@@ -142,6 +150,17 @@ struct actr_host_api {
     void *(*alloc)(actr_ctx_t *, size_t);  /* zeroed; NULL on OOM */
     void (*free)(actr_ctx_t *, void *);
     const char *(*strerror)(int);
+    /* ---- ABI 1.1 ---- */
+    int (*await)(actr_ctx_t *, uint64_t);
+    int (*store_put)(actr_ctx_t *, const char *, const void *, size_t, const void *, size_t,
+                     uint64_t *);
+    int (*store_get)(actr_ctx_t *, const char *, const void *, size_t, uint64_t *);
+    int (*store_delete)(actr_ctx_t *, const char *, const void *, size_t, uint64_t *);
+    int (*store_scan)(actr_ctx_t *, const char *, const void *, size_t, uint32_t, uint64_t *);
+    int (*store_result)(const actr_msg_t *, const char **);
+    int (*store_value)(const actr_msg_t *, const void **, size_t *);
+    int (*store_scan_next)(const actr_msg_t *, size_t *, const void **, size_t *, const void **,
+                           size_t *);
 };
 
 /* The context starts with the table pointer (a layout fixed by ABI major 1). */
@@ -341,6 +360,47 @@ static inline void actr_ctx_free(actr_ctx_t *c, void *p) { actr_ctx_api(c)->free
 static inline const char *actr_ctx_strerror(actr_ctx_t *c, int err)
 {
     return actr_ctx_api(c)->strerror(err);
+}
+
+/* ABI 1.1: selective receive of one reply, and the state store (actr/store.h). */
+static inline int actr_ctx_await(actr_ctx_t *c, uint64_t req_id)
+{
+    return actr_ctx_api(c)->await(c, req_id);
+}
+static inline int actr_ctx_store_put(actr_ctx_t *c, const char *ns, const void *key, size_t klen,
+                                     const void *val, size_t vlen, uint64_t *req_id)
+{
+    return actr_ctx_api(c)->store_put(c, ns, key, klen, val, vlen, req_id);
+}
+static inline int actr_ctx_store_get(actr_ctx_t *c, const char *ns, const void *key, size_t klen,
+                                     uint64_t *req_id)
+{
+    return actr_ctx_api(c)->store_get(c, ns, key, klen, req_id);
+}
+static inline int actr_ctx_store_delete(actr_ctx_t *c, const char *ns, const void *key,
+                                        size_t klen, uint64_t *req_id)
+{
+    return actr_ctx_api(c)->store_delete(c, ns, key, klen, req_id);
+}
+static inline int actr_ctx_store_scan(actr_ctx_t *c, const char *ns, const void *prefix,
+                                      size_t plen, uint32_t limit, uint64_t *req_id)
+{
+    return actr_ctx_api(c)->store_scan(c, ns, prefix, plen, limit, req_id);
+}
+static inline int actr_ctx_store_result(actr_ctx_t *c, const actr_msg_t *reply, const char **why)
+{
+    return actr_ctx_api(c)->store_result(reply, why);
+}
+static inline int actr_ctx_store_value(actr_ctx_t *c, const actr_msg_t *reply, const void **val,
+                                       size_t *vlen)
+{
+    return actr_ctx_api(c)->store_value(reply, val, vlen);
+}
+static inline int actr_ctx_store_scan_next(actr_ctx_t *c, const actr_msg_t *reply, size_t *pos,
+                                           const void **key, size_t *klen, const void **val,
+                                           size_t *vlen)
+{
+    return actr_ctx_api(c)->store_scan_next(reply, pos, key, klen, val, vlen);
 }
 
 #endif
