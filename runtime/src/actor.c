@@ -768,8 +768,10 @@ void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a)
     if (ctx->worker != NULL)
         ctx->worker->handled += n;
     if (parked != NULL) {
-        actr__swap_park(rt, parked, a); /* before the type is unpublished */
+        int held = actr__swap_park(rt, parked, a); /* before the type is unpublished */
         atomic_store_explicit(&ctx->in_type, NULL, memory_order_release);
+        if (!held)
+            actr__sched_requeue(rt, ctx, a);
         return;
     }
     if (atomic_load_explicit(&ctx->in_type, memory_order_relaxed) != NULL)
@@ -803,7 +805,9 @@ int actr_spawn(actr_ctx_t *ctx, const actr_behavior_t *beh, const void *args, si
 {
     if (out != NULL)
         *out = ACTR_REF_NONE;
-    if (ctx == NULL || beh == NULL || out == NULL || beh->receive == NULL ||
+    /* a plugin type's receive is not read here: a swap may be replacing it */
+    if (ctx == NULL || beh == NULL || out == NULL ||
+        (beh->init != actr__ptype_init && beh->receive == NULL) ||
         beh->size < sizeof(actr_behavior_t) || (args == NULL && args_len > 0))
         return ACTR_EINVAL;
     actr_t *rt = ctx->rt;

@@ -275,8 +275,9 @@ typedef struct actr__ptype_head {
 
 int actr__ptype_init(actr_ctx_t *ctx, void *state, const void *args, size_t args_len);
 /* Hand an actor over to the swap in progress of its type (worker; the actor's
- * schedule token goes with it). */
-void actr__swap_park(actr_t *rt, actr__ptype_head_t *t, actr__actor_t *a);
+ * schedule token goes with it). Returns 1, or 0 when the swap has just ended
+ * (the caller requeues the actor). */
+int actr__swap_park(actr_t *rt, actr__ptype_head_t *t, actr__actor_t *a);
 
 /* 1 if the actor about to run code of behaviour b must be parked for a swap.
  * Dekker with the swap: publish the type (seq_cst store), then read `paused`

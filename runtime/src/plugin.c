@@ -42,6 +42,7 @@
 
 #include "internal.h"
 #include "os.h"
+#include "plugin_int.h"
 
 #define NAME_MAX_LEN 64   /* plugin names: [a-z0-9_-], 1..64 bytes */
 #define TYPE_NAME_MAX 128 /* type names: [A-Za-z0-9_.:-], 1..128 bytes */
@@ -51,51 +52,6 @@
 #define MAX_STATE_SIZE ((size_t)256 << 20)
 #define UNLOAD_WAIT_MS 5000
 #define COPY_TRIES 1000
-
-/* The smallest descriptor and actor type a host of ABI major 1 accepts: the
- * ABI 1.0 layouts. Later minors only append, so these stay as they are. */
-#define DESC_MIN_SIZE (offsetof(actr_plugin_t, reserved) + sizeof(((actr_plugin_t *)0)->reserved))
-#define TYPE_MIN_SIZE                                                                              \
-    (offsetof(actr_actor_type_t, migrate) + sizeof(((actr_actor_type_t *)0)->migrate))
-
-typedef struct plugin plugin_t;
-
-/* One actor type of a loaded (or once loaded) plugin. */
-typedef struct ptype {
-    actr__ptype_head_t h; /* h.beh: what its actors run (beh.name == name); h.paused */
-    char *name;          /* owned: also the `type` that actr_actors_list reports */
-    int (*p_init)(actr_ctx_t *, void *, const void *, size_t);
-    void (*p_term)(actr_ctx_t *, void *, const char *);
-    /* Live actors: those whose init wrapper has counted them and whose
-     * terminate wrapper has not yet uncounted them. seq_cst together with
-     * `closing`: see actr__ptype_init and unload_commit. */
-    _Atomic uint64_t live;
-    _Atomic int closing; /* an unload is deciding or has decided */
-    int dead;            /* under mu: the plugin is gone, late inits must fail */
-    plugin_t *owner;     /* under mu; NULL once dead */
-} ptype_t;
-
-struct plugin {
-    plugin_t *next;
-    char *name, *version, *path, *copy, *signature;
-    uint32_t abi_major, abi_minor;
-    void *dl;
-    const actr_plugin_t *desc;
-    uint32_t ntypes;
-    ptype_t **types;
-    int ready;     /* under mu: its load hook succeeded; its types can be spawned */
-    int unloading; /* under mu: an unload took it */
-};
-
-struct actr__plugins {
-    pthread_mutex_t mu;
-    plugin_t *head;       /* loaded and loading plugins, in load order */
-    plugin_t *zombies;    /* unloaded, but actors outlived a forced unload's wait */
-    actr__strmap_t types; /* type name -> ptype_t* of loaded and loading plugins */
-    ptype_t **grave;      /* records of unloaded types, freed at close */
-    size_t ngrave, capgrave;
-    unsigned seq; /* numbers the private copies */
-};
 
 /* ---- small helpers ----------------------------------------------------------------- */
 
@@ -114,7 +70,7 @@ static void err_clear(actr_error_t *err)
 /* 1 if the calling thread is one of rt's workers (or its background I/O
  * thread): loading blocks on file I/O and unloading waits for actors, which
  * from a handler would stall or deadlock the scheduler. */
-static int on_runtime_thread(actr_t *rt)
+int actr__on_runtime_thread(actr_t *rt)
 {
     if (!atomic_load_explicit(&rt->started, memory_order_acquire) ||
         atomic_load_explicit(&rt->stopped, memory_order_acquire) || rt->workers == NULL)
@@ -148,7 +104,7 @@ static struct actr__plugins *registry(actr_t *rt)
     return ps;
 }
 
-static struct actr__plugins *registry_peek(actr_t *rt)
+struct actr__plugins *actr__plugins_peek(actr_t *rt)
 {
     return __atomic_load_n(&rt->plugins, __ATOMIC_ACQUIRE);
 }
@@ -158,13 +114,20 @@ static struct actr__plugins *registry_peek(actr_t *rt)
 #define TYPE_OF(b) ((ptype_t *)(void *)(b)) /* the behaviour is the first member */
 
 /* 1 if t's plugin is still loaded (or an unload of it was refused). */
-static int type_alive(actr_t *rt, ptype_t *t)
+static int actr__type_alive(actr_t *rt, ptype_t *t)
 {
-    struct actr__plugins *ps = registry_peek(rt);
+    struct actr__plugins *ps = actr__plugins_peek(rt);
     pthread_mutex_lock(&ps->mu);
     int alive = !t->dead;
     pthread_mutex_unlock(&ps->mu);
     return alive;
+}
+
+static void members_del(ptype_t *t, actr__actor_t *a)
+{
+    pthread_mutex_lock(&t->mmu);
+    (void)actr__idmap_del(&t->members, (uint64_t)a->slot + 1, NULL);
+    pthread_mutex_unlock(&t->mmu);
 }
 
 int actr__ptype_init(actr_ctx_t *ctx, void *state, const void *args, size_t args_len)
@@ -175,17 +138,20 @@ int actr__ptype_init(actr_ctx_t *ctx, void *state, const void *args, size_t args
      * the unload sees this actor, or this init sees the unload and asks
      * under the mutex whether it went through. */
     atomic_fetch_add_explicit(&t->live, 1, memory_order_seq_cst);
-    if (atomic_load_explicit(&t->closing, memory_order_seq_cst) && !type_alive(ctx->rt, t)) {
+    if (atomic_load_explicit(&t->closing, memory_order_seq_cst) && !actr__type_alive(ctx->rt, t)) {
         atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst);
         return ACTR_ECANCELED; /* the plugin was unloaded while this spawn was queued */
     }
-    if (t->p_init != NULL) {
-        int rc = t->p_init(ctx, state, args, args_len);
-        if (rc < 0) {
-            /* the runtime will not call terminate for a failed init */
-            atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst);
-            return rc;
-        }
+    pthread_mutex_lock(&t->mmu);
+    int rc = actr__idmap_put(&t->members, (uint64_t)ctx->cur->slot + 1, ctx->cur);
+    pthread_mutex_unlock(&t->mmu);
+    if (rc == 0 && t->p_init != NULL)
+        rc = t->p_init(ctx, state, args, args_len);
+    if (rc < 0) {
+        /* the runtime will not call terminate for a failed init */
+        members_del(t, ctx->cur);
+        atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst);
+        return rc;
     }
     return 0;
 }
@@ -195,12 +161,13 @@ static void type_terminate(actr_ctx_t *ctx, void *state, const char *reason)
     ptype_t *t = TYPE_OF(ctx->cur->beh);
     if (t->p_term != NULL)
         t->p_term(ctx, state, reason);
+    members_del(t, ctx->cur);
     /* seq_cst (at least release): everything the plugin's code did happens
      * before an unloader that reads 0 goes on to dlclose it */
     atomic_fetch_sub_explicit(&t->live, 1, memory_order_seq_cst);
 }
 
-static uint64_t plugin_live(const plugin_t *p)
+uint64_t actr__plugin_live(const plugin_t *p)
 {
     uint64_t n = 0;
     for (uint32_t i = 0; i < p->ntypes; i++)
@@ -210,15 +177,7 @@ static uint64_t plugin_live(const plugin_t *p)
 
 /* ---- opening and checking a plugin file ------------------------------------------------ */
 
-/* A plugin library that is open and whose descriptor has passed the checks
- * that need no registry. */
-typedef struct opened {
-    void *dl;
-    const actr_plugin_t *desc;
-    uint32_t tstride; /* the plugin's sizeof(actr_actor_type_t) */
-} opened_t;
-
-static const actr_actor_type_t *type_at(const opened_t *o, uint32_t i)
+const actr_actor_type_t *actr__type_at(const opened_t *o, uint32_t i)
 {
     return (const actr_actor_type_t *)(const void *)((const char *)o->desc->types +
                                                      (size_t)i * o->tstride);
@@ -283,7 +242,7 @@ static int valid_version(const char *s, size_t n)
 
 /* dlopen `file` (ELF-checked first), find the entry, and check the descriptor
  * up to the name and version. Messages name `shown`. */
-static int open_plugin(const char *shown, const char *file, opened_t *o, actr_error_t *err)
+int actr__plugin_open(const char *shown, const char *file, opened_t *o, actr_error_t *err)
 {
     memset(o, 0, sizeof(*o));
     int rc = actr__os_check_shared_object(shown, file, err);
@@ -346,7 +305,8 @@ static int open_plugin(const char *shown, const char *file, opened_t *o, actr_er
 /* The checks after the name: types (each named, unique, with a receive, no
  * reserved hook; none already provided on the node when ps is given, which
  * the caller locks) and the reserved fields. */
-static int check_types(const char *shown, opened_t *o, struct actr__plugins *ps, actr_error_t *err)
+int actr__plugin_check_types(const char *shown, opened_t *o, struct actr__plugins *ps,
+                             const plugin_t *self, actr_error_t *err)
 {
     const actr_plugin_t *d = o->desc;
     if (d->types == NULL || d->ntypes == 0)
@@ -358,7 +318,7 @@ static int check_types(const char *shown, opened_t *o, struct actr__plugins *ps,
     for (uint32_t i = 0; i < d->ntypes; i++) {
         /* the stride is the plugin's struct size, so each entry's own size
          * field must agree with the first before we step past it */
-        const actr_actor_type_t *t = i == 0 || o->tstride >= TYPE_MIN_SIZE ? type_at(o, i) : NULL;
+        const actr_actor_type_t *t = i == 0 || o->tstride >= TYPE_MIN_SIZE ? actr__type_at(o, i) : NULL;
         if (t == NULL || t->size < TYPE_MIN_SIZE || t->size != o->tstride)
             return actr__fail(err, ACTR_EABI,
                         "%s: type #%u has size %u, expected %zu (the ABI %u.0 actor type)", shown,
@@ -373,12 +333,12 @@ static int check_types(const char *shown, opened_t *o, struct actr__plugins *ps,
                         shown, (unsigned)i, (int)(tl > TYPE_NAME_MAX ? TYPE_NAME_MAX : tl), t->name,
                         TYPE_NAME_MAX);
         for (uint32_t j = 0; j < i; j++)
-            if (strcmp(type_at(o, j)->name, t->name) == 0)
+            if (strcmp(actr__type_at(o, j)->name, t->name) == 0)
                 return actr__fail(err, ACTR_EABI, "%s: actor type '%s' is declared twice (#%u and #%u)",
                             shown, t->name, (unsigned)j, (unsigned)i);
         if (ps != NULL) {
             void **slot = actr__strmap_find(&ps->types, t->name);
-            if (slot != NULL) {
+            if (slot != NULL && ((const ptype_t *)*slot)->owner != self) {
                 const ptype_t *other = *slot;
                 return actr__fail(err, ACTR_EEXIST,
                             "%s: actor type '%s' is already provided by plugin '%s' %s", shown,
@@ -389,11 +349,10 @@ static int check_types(const char *shown, opened_t *o, struct actr__plugins *ps,
         if (t->receive == NULL)
             return actr__fail(err, ACTR_EABI, "%s: type #%u '%s' has no receive callback", shown,
                         (unsigned)i, t->name);
-        if (t->migrate != NULL)
+        if (t->migrate != NULL && d->abi_minor < 1)
             return actr__fail(err, ACTR_EABI,
-                        "%s: type '%s' sets migrate, which is reserved (must be NULL) in ABI %u.%u",
-                        shown, t->name, (unsigned)ACTR_PLUGIN_ABI_MAJOR,
-                        (unsigned)ACTR_PLUGIN_ABI_MINOR);
+                        "%s: type '%s' sets migrate, which is reserved (must be NULL) in ABI %u.0",
+                        shown, t->name, (unsigned)ACTR_PLUGIN_ABI_MAJOR);
         if (t->state_size > MAX_STATE_SIZE)
             return actr__fail(err, ACTR_EABI, "%s: type '%s' asks for %zu bytes of state (at most %zu)",
                         shown, t->name, t->state_size, MAX_STATE_SIZE);
@@ -417,7 +376,7 @@ static int mkdir_one(const char *dir)
 
 /* Copy the open file `in` to a fresh <data_dir>/plugins/<base>.<n>.so; the
  * new path goes to *out (owned). */
-static int make_copy(actr_t *rt, struct actr__plugins *ps, const char *path, int in, char **out,
+int actr__plugin_copy(actr_t *rt, struct actr__plugins *ps, const char *path, int in, char **out,
                      actr_error_t *err)
 {
     *out = NULL;
@@ -469,15 +428,48 @@ static void plugin_free(plugin_t *p)
     free(p->copy);
     free(p->signature);
     free(p->types);
+    if (p->prev != NULL)
+        actr__pver_close(p->prev, 0);
+    if (p->hold != NULL) {
+        pthread_mutex_destroy(&p->hold->mu);
+        free(p->hold->v);
+        free(p->hold);
+    }
     free(p);
 }
 
-static void ptype_free(ptype_t *t)
+void actr__ptype_free(ptype_t *t)
 {
     if (t != NULL) {
         free(t->name);
+        actr__idmap_free(&t->members);
+        pthread_mutex_destroy(&t->mmu);
         free(t);
     }
+}
+
+ptype_t *actr__ptype_new(plugin_t *p, const actr_actor_type_t *src)
+{
+    ptype_t *t = calloc(1, sizeof(*t));
+    if (t == NULL || (t->name = actr__strdup(src->name)) == NULL) {
+        free(t);
+        return NULL;
+    }
+    t->h.beh.size = sizeof(t->h.beh);
+    t->h.beh.name = t->name;
+    t->h.beh.state_size = src->state_size;
+    t->h.beh.init = actr__ptype_init;
+    t->h.beh.receive = src->receive;
+    t->h.beh.terminate = type_terminate;
+    t->p_init = src->init;
+    t->p_term = src->terminate;
+    atomic_init(&t->live, 0);
+    atomic_init(&t->closing, 0);
+    atomic_init(&t->h.paused, 0);
+    pthread_mutex_init(&t->mmu, NULL);
+    t->owner = p;
+    t->hold = p->hold;
+    return t;
 }
 
 /* Build the records of an opened plugin (not yet registered). */
@@ -496,32 +488,22 @@ static plugin_t *plugin_new(const char *path, char *copy, const opened_t *o)
     p->abi_minor = d->abi_minor;
     p->desc = d;
     p->dl = o->dl;
-    if (!p->name || !p->version || !p->path || !p->signature || !p->types) {
+    p->tstride = o->tstride;
+    p->hold = calloc(1, sizeof(*p->hold));
+    if (p->hold != NULL)
+        pthread_mutex_init(&p->hold->mu, NULL);
+    if (!p->name || !p->version || !p->path || !p->signature || !p->types || !p->hold) {
         plugin_free(p);
         return NULL;
     }
     for (uint32_t i = 0; i < d->ntypes; i++) {
-        const actr_actor_type_t *src = type_at(o, i);
-        ptype_t *t = calloc(1, sizeof(*t));
-        if (t == NULL || (t->name = actr__strdup(src->name)) == NULL) {
-            free(t);
+        ptype_t *t = actr__ptype_new(p, actr__type_at(o, i));
+        if (t == NULL) {
             for (uint32_t j = 0; j < p->ntypes; j++)
-                ptype_free(p->types[j]);
+                actr__ptype_free(p->types[j]);
             plugin_free(p);
             return NULL;
         }
-        t->h.beh.size = sizeof(t->h.beh);
-        t->h.beh.name = t->name;
-        t->h.beh.state_size = src->state_size;
-        t->h.beh.init = actr__ptype_init;
-        t->h.beh.receive = src->receive;
-        t->h.beh.terminate = type_terminate;
-        t->p_init = src->init;
-        t->p_term = src->terminate;
-        atomic_init(&t->live, 0);
-        atomic_init(&t->closing, 0);
-        atomic_init(&t->h.paused, 0);
-        t->owner = p;
         p->types[p->ntypes++] = t;
     }
     p->copy = copy; /* last: on failure above the caller still owns it */
@@ -547,28 +529,35 @@ static void unlink_plugin(struct actr__plugins *ps, plugin_t *p)
 /* Under mu: mark p's types dead (late inits fail) and keep their records
  * until close. Should the graveyard not grow (no memory), a record is
  * leaked rather than freed: a queued init may still read it. */
-static void bury_types(struct actr__plugins *ps, plugin_t *p)
+void actr__ptype_bury(struct actr__plugins *ps, ptype_t *t)
 {
-    for (uint32_t i = 0; i < p->ntypes; i++) {
-        ptype_t *t = p->types[i];
-        t->dead = 1;
-        t->owner = NULL;
-        if (ps->ngrave == ps->capgrave) {
-            size_t cap = ps->capgrave ? ps->capgrave * 2 : 16;
-            ptype_t **g = realloc(ps->grave, cap * sizeof(*g));
-            if (g == NULL)
-                continue;
-            ps->grave = g;
-            ps->capgrave = cap;
-        }
-        ps->grave[ps->ngrave++] = t;
+    t->dead = 1;
+    t->owner = NULL;
+    if (ps->ngrave == ps->capgrave) {
+        size_t cap = ps->capgrave ? ps->capgrave * 2 : 16;
+        ptype_t **g = realloc(ps->grave, cap * sizeof(*g));
+        if (g == NULL)
+            return;
+        ps->grave = g;
+        ps->capgrave = cap;
     }
+    ps->grave[ps->ngrave++] = t;
+}
+
+void actr__bury_types(struct actr__plugins *ps, plugin_t *p)
+{
+    for (uint32_t i = 0; i < p->ntypes; i++)
+        actr__ptype_bury(ps, p->types[i]);
 }
 
 /* Unmap a plugin whose actors are all gone: its unload hook, dlclose, the
  * copy removed. No lock held. */
-static void plugin_close(plugin_t *p, int run_hook)
+void actr__plugin_close(plugin_t *p, int run_hook)
 {
+    if (p->prev != NULL) {
+        actr__pver_close(p->prev, run_hook);
+        p->prev = NULL;
+    }
     if (run_hook && p->desc->unload != NULL)
         p->desc->unload(&actr__host_api);
     if (p->dl != NULL)
@@ -585,7 +574,7 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
     err_clear(err);
     if (rt == NULL || path == NULL || path[0] == '\0')
         return actr__fail(err, ACTR_EINVAL, "plugin load: no runtime or no path");
-    if (on_runtime_thread(rt))
+    if (actr__on_runtime_thread(rt))
         return actr__fail(err, ACTR_ECONTEXT, "%s: plugins cannot be loaded from an actor's handler",
                     path);
     struct actr__plugins *ps = registry(rt);
@@ -604,13 +593,13 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
         return actr__fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
     }
     char *copy = NULL;
-    int rc = make_copy(rt, ps, path, in, &copy, err);
+    int rc = actr__plugin_copy(rt, ps, path, in, &copy, err);
     close(in);
     if (rc != 0)
         return rc;
 
     opened_t o;
-    rc = open_plugin(path, copy, &o, err);
+    rc = actr__plugin_open(path, copy, &o, err);
     plugin_t *p = NULL;
     if (rc == 0) {
         pthread_mutex_lock(&ps->mu);
@@ -621,7 +610,7 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
                 break;
             }
         if (rc == 0)
-            rc = check_types(path, &o, ps, err);
+            rc = actr__plugin_check_types(path, &o, ps, NULL, err);
         if (rc == 0 && (p = plugin_new(path, copy, &o)) == NULL)
             rc = actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
         if (rc == 0) {
@@ -658,7 +647,7 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
         /* nothing stays: no records, no mapping, no copy */
         if (p != NULL) {
             for (uint32_t i = 0; i < p->ntypes; i++)
-                ptype_free(p->types[i]);
+                actr__ptype_free(p->types[i]);
             p->copy = NULL;
             plugin_free(p);
         }
@@ -671,6 +660,7 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
     /* logged before it becomes visible: an unload may free p right after */
     actr__log(rt, ACTR_LOG_INFO, ACTR_REF_NONE, "plugin %s %s loaded from %s (%u type%s)", p->name,
               p->version, path, (unsigned)p->ntypes, p->ntypes == 1 ? "" : "s");
+    actr__plugin_event(rt, p->name, "load", "", p->version, path, 0, "", 0, 0);
     pthread_mutex_lock(&ps->mu);
     p->ready = 1;
     pthread_mutex_unlock(&ps->mu);
@@ -699,28 +689,28 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
     err_clear(err);
     if (rt == NULL || name == NULL)
         return actr__fail(err, ACTR_EINVAL, "plugin unload: no runtime or no name");
-    if (on_runtime_thread(rt))
+    if (actr__on_runtime_thread(rt))
         return actr__fail(err, ACTR_ECONTEXT,
                     "plugin '%s': plugins cannot be unloaded from an actor's handler", name);
-    struct actr__plugins *ps = registry_peek(rt);
+    struct actr__plugins *ps = actr__plugins_peek(rt);
     if (ps == NULL)
         return actr__fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
     pthread_mutex_lock(&ps->mu);
     plugin_t *p = ps->head;
     while (p != NULL && strcmp(p->name, name) != 0)
         p = p->next;
-    if (p == NULL || !p->ready || p->unloading) {
+    if (p == NULL || !p->ready || p->unloading || p->swapping) {
         int busy = p != NULL;
         pthread_mutex_unlock(&ps->mu);
         if (busy)
-            return actr__fail(err, ACTR_EBUSY, "plugin '%s' is being loaded or unloaded", name);
+            return actr__fail(err, ACTR_EBUSY, "plugin '%s' is being loaded, swapped or unloaded", name);
         return actr__fail(err, ACTR_ENOENT, "no plugin '%s' is loaded", name);
     }
     /* seq_cst store, then seq_cst loads of `live` (see actr__ptype_init): after
      * this, an actor either is counted here or its init fails */
     for (uint32_t i = 0; i < p->ntypes; i++)
         atomic_store_explicit(&p->types[i]->closing, 1, memory_order_seq_cst);
-    uint64_t live = plugin_live(p);
+    uint64_t live = actr__plugin_live(p);
     if (live > 0 && !force) {
         for (uint32_t i = 0; i < p->ntypes; i++)
             atomic_store_explicit(&p->types[i]->closing, 0, memory_order_seq_cst);
@@ -737,7 +727,7 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
     pthread_mutex_unlock(&ps->mu);
 
     int rc = 0;
-    if (plugin_live(p) > 0) {
+    if (actr__plugin_live(p) > 0) {
         actr_ctx_t *client = NULL;
         /* without a client (the runtime is stopping) the actors die anyway */
         if (actr_client_open(rt, &client) != 0)
@@ -745,7 +735,7 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
         kill_walk_t w = {p, client};
         uint64_t deadline = actr__now_ms() + UNLOAD_WAIT_MS;
         unsigned round = 0;
-        while (plugin_live(p) > 0) {
+        while (actr__plugin_live(p) > 0) {
             if (actr__now_ms() > deadline) {
                 rc = ACTR_ETIMEDOUT;
                 break;
@@ -760,10 +750,10 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
         actr_client_close(client);
     }
     pthread_mutex_lock(&ps->mu);
-    bury_types(ps, p);
+    actr__bury_types(ps, p);
     if (rc != 0) {
         /* still running plugin code: keep it mapped until the runtime closes */
-        uint64_t left = plugin_live(p);
+        uint64_t left = actr__plugin_live(p);
         p->next = ps->zombies;
         ps->zombies = p;
         pthread_mutex_unlock(&ps->mu);
@@ -773,8 +763,9 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
                     name, (unsigned long long)left, left == 1 ? "" : "s", UNLOAD_WAIT_MS);
     }
     pthread_mutex_unlock(&ps->mu);
-    plugin_close(p, 1);
+    actr__plugin_close(p, 1);
     actr__log(rt, ACTR_LOG_INFO, ACTR_REF_NONE, "plugin %s %s unloaded", p->name, p->version);
+    actr__plugin_event(rt, p->name, "unload", p->version, "", p->path, 0, "", 0, 0);
     plugin_free(p);
     return 0;
 }
@@ -823,7 +814,7 @@ static snap_t *snapshot(const plugin_t *p)
     s->info.abi_minor = p->abi_minor;
     s->info.ntypes = p->ntypes;
     s->info.types = types;
-    s->info.actors = plugin_live(p);
+    s->info.actors = actr__plugin_live(p);
     return s;
 }
 
@@ -831,7 +822,7 @@ int actr_plugin_list(actr_t *rt, actr_plugin_info_fn fn, void *ud)
 {
     if (rt == NULL || fn == NULL)
         return ACTR_EINVAL;
-    struct actr__plugins *ps = registry_peek(rt);
+    struct actr__plugins *ps = actr__plugins_peek(rt);
     if (ps == NULL)
         return 0;
     pthread_mutex_lock(&ps->mu);
@@ -882,9 +873,9 @@ int actr_plugin_inspect(const char *path, actr_plugin_info_fn fn, void *ud, actr
         file = local;
     }
     opened_t o;
-    int rc = open_plugin(path, file, &o, err);
+    int rc = actr__plugin_open(path, file, &o, err);
     if (rc == 0)
-        rc = check_types(path, &o, NULL, err);
+        rc = actr__plugin_check_types(path, &o, NULL, NULL, err);
     if (rc == 0) {
         const actr_plugin_t *d = o.desc;
         const char **types = calloc(d->ntypes, sizeof(*types));
@@ -892,7 +883,7 @@ int actr_plugin_inspect(const char *path, actr_plugin_info_fn fn, void *ud, actr
             rc = actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
         } else {
             for (uint32_t i = 0; i < d->ntypes; i++)
-                types[i] = type_at(&o, i)->name;
+                types[i] = actr__type_at(&o, i)->name;
             actr_plugin_info_t info = {
                 .name = d->name,
                 .version = d->version,
@@ -920,7 +911,7 @@ int actr_plugin_inspect(const char *path, actr_plugin_info_fn fn, void *ud, actr
  * never freed before the runtime, so the pointer stays valid after return. */
 static ptype_t *find_type(actr_t *rt, const char *type)
 {
-    struct actr__plugins *ps = registry_peek(rt);
+    struct actr__plugins *ps = actr__plugins_peek(rt);
     if (ps == NULL)
         return NULL;
     pthread_mutex_lock(&ps->mu);
@@ -973,17 +964,17 @@ static void close_list(plugin_t *head, int reverse_hooks)
             v[k++] = p;
     if (v != NULL) {
         for (size_t i = k; i-- > 0;)
-            plugin_close(v[i], reverse_hooks);
+            actr__plugin_close(v[i], reverse_hooks);
     } else {
         for (plugin_t *p = head; p != NULL; p = p->next)
-            plugin_close(p, reverse_hooks);
+            actr__plugin_close(p, reverse_hooks);
     }
     free(v);
     while (head != NULL) {
         plugin_t *nx = head->next;
         for (uint32_t i = 0; i < head->ntypes; i++)
             if (head->types[i] != NULL && !head->types[i]->dead)
-                ptype_free(head->types[i]);
+                actr__ptype_free(head->types[i]);
         plugin_free(head);
         head = nx;
     }
@@ -991,14 +982,14 @@ static void close_list(plugin_t *head, int reverse_hooks)
 
 void actr__plugins_free(actr_t *rt)
 {
-    struct actr__plugins *ps = registry_peek(rt);
+    struct actr__plugins *ps = actr__plugins_peek(rt);
     if (ps == NULL)
         return;
     /* no actor is left: everything unloads at once */
     close_list(ps->head, 1);
     close_list(ps->zombies, 1); /* a forced unload timed out: their hooks run now */
     for (size_t i = 0; i < ps->ngrave; i++)
-        ptype_free(ps->grave[i]);
+        actr__ptype_free(ps->grave[i]);
     free(ps->grave);
     actr__strmap_free(&ps->types);
     pthread_mutex_destroy(&ps->mu);
@@ -1006,7 +997,3 @@ void actr__plugins_free(actr_t *rt)
     rt->plugins = NULL;
 }
 
-void actr__swap_park(actr_t *rt, actr__ptype_head_t *t, actr__actor_t *a)
-{
-    (void)rt, (void)t, (void)a;
-}

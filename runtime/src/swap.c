@@ -1,0 +1,776 @@
+/* swap.c — hot swap of a loaded plugin (actr/loader.h: actr_plugin_swap,
+ * actr_plugin_rollback) and the plugin history events of the loader.
+ *
+ * A swap runs on the caller's thread in two phases:
+ *
+ * 1. Load. The new file is copied, checked and opened beside the running
+ *    version exactly as a load would (plugin.c), and must hold the same
+ *    plugin; its load hook runs. Nothing of the running plugin has changed.
+ *
+ * 2. Pause, migrate, commit or abort. `paused` is set on every type of the
+ *    plugin. A worker about to run code of such a type (the next message, an
+ *    INIT, a kill) hands the actor to the plugin's hold instead, keeping its
+ *    schedule token (actr__gate in internal.h, actr__swap_park here): the
+ *    actor stops at a message boundary, its mailbox keeps accepting. The swap
+ *    waits until no worker is inside an activation of the plugin (each worker
+ *    publishes the plugin type it runs, `in_type`; Dekker with `paused`), so
+ *    from then on no thread runs the plugin's code. Every live actor of its
+ *    types (the per-type member sets the init and terminate wrappers keep) has
+ *    its state migrated by the new version's migrate hook into a fresh state.
+ *    If all succeed the states are switched, the type records take the new
+ *    functions and the versions move (commit); otherwise every new state is
+ *    freed and nothing else changes (abort). Either way `paused` is cleared
+ *    and the parked actors are made runnable again, each with the messages it
+ *    had plus those that arrived meanwhile, in order.
+ *
+ * Refs, names, timers, monitors, links, pending requests and subscriptions
+ * belong to the actor slot, which a swap never touches, so they survive it.
+ * An actor spawned during the swap has its INIT parked like any message, so
+ * it starts on whichever version is current once the swap ends.
+ *
+ * Versions. The version swapped out is kept mapped as the plugin's `prev`
+ * (for actr_plugin_rollback); the one before it is closed (unload hook,
+ * dlclose, private copy removed) right after the commit: it stopped being
+ * current at the previous swap's commit, whose pause guaranteed that no
+ * thread was left in its code, and type records hold no pointer into it.
+ *
+ * Memory ordering. Writes a swap makes to an actor's state and to the type
+ * records happen before the actor's next activation: a parked actor is
+ * handed back through the scheduler's injection queue (a mutex); an idle one
+ * is next run by a worker whose gate reads `paused` == 0 with seq_cst after
+ * the swap cleared it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <dlfcn.h>
+
+#include "plugin_int.h"
+
+#define SWAP_WAIT_MS 5000 /* how long an actor may take to reach a message boundary */
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- the worker side ------------------------------------------------------------ */
+
+int actr__swap_park(actr_t *rt, actr__ptype_head_t *th, actr__actor_t *a)
+{
+    (void)rt;
+    actr__hold_t *h = ((ptype_t *)(void *)th)->hold;
+    pthread_mutex_lock(&h->mu);
+    int held = h->active;
+    if (held && h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 256;
+        actr__actor_t **v = realloc(h->v, cap * sizeof(*v));
+        if (v == NULL) {
+            held = 0; /* out of memory: the worker requeues it and it comes back */
+        } else {
+            h->v = v;
+            h->cap = cap;
+        }
+    }
+    if (held)
+        h->v[h->n++] = a;
+    pthread_mutex_unlock(&h->mu);
+    return held;
+}
+
+/* ---- versions ------------------------------------------------------------------- */
+
+static actr__pver_t *take_current(const plugin_t *p)
+{
+    actr__pver_t *v = calloc(1, sizeof(*v));
+    if (v == NULL)
+        return NULL;
+    v->dl = p->dl;
+    v->desc = p->desc;
+    v->tstride = p->tstride;
+    v->version = p->version;
+    v->path = p->path;
+    v->copy = p->copy;
+    v->signature = p->signature;
+    v->abi_major = p->abi_major;
+    v->abi_minor = p->abi_minor;
+    return v;
+}
+
+/* Make v the current version of p; v's strings move to p and v is freed. */
+static void set_current(plugin_t *p, actr__pver_t *v)
+{
+    p->dl = v->dl;
+    p->desc = v->desc;
+    p->tstride = v->tstride;
+    p->version = v->version;
+    p->path = v->path;
+    p->copy = v->copy;
+    p->signature = v->signature;
+    p->abi_major = v->abi_major;
+    p->abi_minor = v->abi_minor;
+    free(v);
+}
+
+void actr__pver_close(actr__pver_t *v, int run_hook)
+{
+    if (v == NULL)
+        return;
+    if (run_hook && v->desc != NULL && v->desc->unload != NULL)
+        v->desc->unload(&actr__host_api);
+    if (v->dl != NULL)
+        dlclose(v->dl);
+    if (v->copy != NULL)
+        unlink(v->copy);
+    free(v->version);
+    free(v->path);
+    free(v->copy);
+    free(v->signature);
+    free(v);
+}
+
+/* The actor type `name` of version v, or NULL. */
+static const actr_actor_type_t *type_in(const actr__pver_t *v, const char *name)
+{
+    opened_t o = {v->dl, v->desc, v->tstride};
+    for (uint32_t i = 0; i < v->desc->ntypes; i++)
+        if (strcmp(actr__type_at(&o, i)->name, name) == 0)
+            return actr__type_at(&o, i);
+    return NULL;
+}
+
+/* ---- history -------------------------------------------------------------------- */
+
+void actr__plugin_event(actr_t *rt, const char *plugin, const char *action, const char *from,
+                        const char *to, const char *path, int code, const char *reason,
+                        uint64_t actors, uint64_t pause_us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    actr_plugin_event_t ev = {
+        .time_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000,
+        .plugin = plugin,
+        .action = action,
+        .from_version = from ? from : "",
+        .to_version = to ? to : "",
+        .path = path ? path : "",
+        .code = code,
+        .reason = reason ? reason : "",
+        .actors = actors,
+        .pause_us = pause_us,
+    };
+    actr__history_add(rt, &ev);
+}
+
+/* ---- the two phases ------------------------------------------------------------------ */
+
+typedef struct job {
+    actr_t *rt;
+    struct actr__plugins *ps;
+    plugin_t *p;
+    actr__pver_t *to; /* the version to switch to */
+    int rollback;
+    const char *action; /* "swap" or "rollback" */
+    actr_swap_info_t *info;
+    actr_error_t *err;
+    struct actr_ctx mctx; /* what migrate hooks run with (sends refused) */
+} job_t;
+
+/* New states allocated (zeroed) before the pause, so that the pause only
+ * migrates: one pool per type of the plugin. */
+typedef struct pool {
+    void **v;
+    size_t n, cap;
+    size_t size; /* the new version's state size */
+} pool_t;
+
+typedef struct member {
+    actr__actor_t *a;
+    ptype_t *t;
+    const actr_actor_type_t *nt; /* its type in the new version */
+    pool_t *pool;
+    void *state;                 /* the migrated state */
+} member_t;
+
+typedef struct members {
+    member_t *v;
+    size_t n, cap;
+    int oom;
+} members_t;
+
+static void collect(uint64_t key, void *val, void *ud)
+{
+    (void)key;
+    members_t *ms = ud;
+    if (ms->n == ms->cap) {
+        size_t cap = ms->cap ? ms->cap * 2 : 64;
+        member_t *v = realloc(ms->v, cap * sizeof(*v));
+        if (v == NULL) {
+            ms->oom = 1;
+            return;
+        }
+        ms->v = v;
+        ms->cap = cap;
+    }
+    ms->v[ms->n++] = (member_t){val, NULL, NULL, NULL, NULL};
+}
+
+/* 1 if some worker is inside an activation of one of p's types. */
+static int plugin_running(actr_t *rt, const plugin_t *p)
+{
+    if (rt->workers == NULL)
+        return 0;
+    for (unsigned i = 0; i < rt->nworkers; i++) {
+        actr__ptype_head_t *cur =
+            atomic_load_explicit(&rt->workers[i].ctx.in_type, memory_order_seq_cst);
+        if (cur == NULL)
+            continue;
+        for (uint32_t k = 0; k < p->ntypes; k++)
+            if (cur == &p->types[k]->h)
+                return 1;
+    }
+    return 0;
+}
+
+/* Clear `paused` and hand every parked actor back to the scheduler. */
+static void resume(actr_t *rt, plugin_t *p)
+{
+    actr__hold_t *h = p->hold;
+    /* closed first: a worker that still saw `paused` requeues instead of parking */
+    pthread_mutex_lock(&h->mu);
+    h->active = 0;
+    pthread_mutex_unlock(&h->mu);
+    for (uint32_t k = 0; k < p->ntypes; k++)
+        atomic_store_explicit(&p->types[k]->h.paused, 0, memory_order_seq_cst);
+    pthread_mutex_lock(&h->mu);
+    actr__actor_t **v = h->v;
+    size_t n = h->n;
+    h->v = NULL;
+    h->n = h->cap = 0;
+    pthread_mutex_unlock(&h->mu);
+    for (size_t i = 0; i < n; i++)
+        actr__sched_ready(rt, NULL, v[i]);
+    free(v);
+}
+
+/* Migrate one actor's state into m->state. Returns 0 or the error, with
+ * `why` filled for an error that is not the hook's own. */
+static int migrate_one(job_t *j, member_t *m, char *why, size_t cap)
+{
+    actr__actor_t *a = m->a;
+    size_t old_size = m->t->h.beh.state_size, new_size = m->nt->state_size;
+    why[0] = '\0';
+    m->state = NULL;
+    if (new_size > 0 && m->pool != NULL && m->pool->n > 0)
+        m->state = m->pool->v[--m->pool->n];
+    else if (new_size > 0 && (m->state = calloc(1, new_size)) == NULL) {
+        snprintf(why, cap, "out of memory for its new state (%zu bytes)", new_size);
+        return ACTR_ENOMEM;
+    }
+    if (m->nt->migrate == NULL) {
+        if (new_size != old_size) {
+            snprintf(why, cap,
+                     "version %s has no migrate hook and the state size changes (%zu -> %zu "
+                     "bytes)",
+                     j->to->version, old_size, new_size);
+            return ACTR_EINVAL;
+        }
+        if (new_size > 0)
+            memcpy(m->state, a->state, new_size);
+        return 0;
+    }
+    actr_ctx_t *c = &j->mctx;
+    c->cur = a;
+    c->self = actr__ref_of(j->rt, a, atomic_load_explicit(&a->gen, memory_order_relaxed));
+    c->in_handler = 1;
+    int rc = m->nt->migrate(c, j->p->version, a->state, old_size, m->state);
+    return rc < 0 ? rc : 0;
+}
+
+/* Under ps->mu: switch the type records to the new version, drop the types it
+ * no longer has (they have no live actor), add the ones it brings. */
+static int switch_types(job_t *j)
+{
+    plugin_t *p = j->p;
+    struct actr__plugins *ps = j->ps;
+    opened_t o = {j->to->dl, j->to->desc, j->to->tstride};
+    uint32_t nnew = j->to->desc->ntypes;
+    ptype_t **types = calloc(nnew, sizeof(*types));
+    if (types == NULL)
+        return ACTR_ENOMEM;
+    for (uint32_t i = 0; i < nnew; i++) {
+        const actr_actor_type_t *nt = actr__type_at(&o, i);
+        for (uint32_t k = 0; k < p->ntypes; k++)
+            if (p->types[k] != NULL && strcmp(p->types[k]->name, nt->name) == 0) {
+                types[i] = p->types[k];
+                p->types[k] = NULL;
+                break;
+            }
+        if (types[i] == NULL) {
+            ptype_t *t = actr__ptype_new(p, nt);
+            if (t == NULL || actr__strmap_add(&ps->types, t->name, t) != 0) {
+                actr__ptype_free(t);
+                for (uint32_t k = 0; k < i; k++) /* undo: give the kept ones back */
+                    if (types[k] != NULL && types[k]->owner == p) {
+                        int kept = 0;
+                        for (uint32_t q = 0; q < p->ntypes && !kept; q++)
+                            if (p->types[q] == NULL) {
+                                p->types[q] = types[k];
+                                kept = 1;
+                            }
+                        if (!kept) {
+                            void *v = NULL;
+                            (void)actr__strmap_del(&ps->types, types[k]->name, &v);
+                            actr__ptype_free(types[k]);
+                        }
+                    }
+                free(types);
+                return ACTR_ENOMEM;
+            }
+            types[i] = t;
+        }
+    }
+    /* committed: nothing below fails */
+    for (uint32_t i = 0; i < nnew; i++) {
+        const actr_actor_type_t *nt = actr__type_at(&o, i);
+        ptype_t *t = types[i];
+        t->h.beh.state_size = nt->state_size;
+        t->h.beh.receive = nt->receive;
+        t->p_init = nt->init;
+        t->p_term = nt->terminate;
+    }
+    for (uint32_t k = 0; k < p->ntypes; k++) {
+        ptype_t *t = p->types[k];
+        if (t == NULL)
+            continue;
+        void *v = NULL;
+        (void)actr__strmap_del(&ps->types, t->name, &v);
+        atomic_store_explicit(&t->closing, 1, memory_order_seq_cst);
+        atomic_store_explicit(&t->h.paused, 0, memory_order_seq_cst);
+        actr__ptype_bury(ps, t); /* queued spawns of a dropped type fail (ECANCELED) */
+    }
+    free(p->types);
+    p->types = types;
+    p->ntypes = nnew;
+    return 0;
+}
+
+/* Phase 2 (the new version is loaded, j->p->swapping is set). Returns 0 on
+ * commit or the error; fills j->err and j->info. */
+static int pause_and_migrate(job_t *j)
+{
+    actr_t *rt = j->rt;
+    plugin_t *p = j->p;
+    members_t ms = {0};
+    int rc = 0;
+    char why[256] = "";
+    size_t failed = (size_t)-1;
+
+    /* before the pause: zeroed new states for about as many actors as there are */
+    uint32_t npools = p->ntypes; /* p->types changes at a commit */
+    pool_t *pools = calloc(npools ? npools : 1, sizeof(*pools));
+    if (pools == NULL)
+        return actr__fail(j->err, ACTR_ENOMEM, "%s of plugin '%s': out of memory", j->action,
+                          p->name);
+    for (uint32_t k = 0; k < p->ntypes; k++) {
+        const actr_actor_type_t *nt = type_in(j->to, p->types[k]->name);
+        pool_t *pl = &pools[k];
+        if (nt == NULL || nt->state_size == 0)
+            continue;
+        pthread_mutex_lock(&p->types[k]->mmu);
+        size_t live = p->types[k]->members.len;
+        pthread_mutex_unlock(&p->types[k]->mmu);
+        pl->size = nt->state_size;
+        pl->cap = live + live / 8 + 8;
+        if ((pl->v = malloc(pl->cap * sizeof(*pl->v))) == NULL)
+            pl->cap = 0;
+        while (pl->n < pl->cap && (pl->v[pl->n] = calloc(1, pl->size)) != NULL)
+            pl->n++;
+    }
+
+    uint64_t t0 = now_us();
+    pthread_mutex_lock(&p->hold->mu);
+    p->hold->active = 1;
+    pthread_mutex_unlock(&p->hold->mu);
+    for (uint32_t k = 0; k < p->ntypes; k++)
+        atomic_store_explicit(&p->types[k]->h.paused, 1, memory_order_seq_cst);
+    uint64_t deadline = t0 + (uint64_t)SWAP_WAIT_MS * 1000u;
+    for (unsigned spins = 0; plugin_running(rt, p); spins++) {
+        if (now_us() > deadline) {
+            rc = ACTR_ETIMEDOUT;
+            snprintf(why, sizeof(why), "an actor did not reach a message boundary within %d ms",
+                     SWAP_WAIT_MS);
+            break;
+        }
+        if (spins > 64)
+            sched_yield();
+    }
+    /* no thread runs the plugin's code now: gather its live actors */
+    for (uint32_t k = 0; rc == 0 && k < p->ntypes; k++) {
+        ptype_t *t = p->types[k];
+        size_t from = ms.n;
+        pthread_mutex_lock(&t->mmu);
+        actr__idmap_each(&t->members, collect, &ms);
+        pthread_mutex_unlock(&t->mmu);
+        if (ms.oom) {
+            rc = ACTR_ENOMEM;
+            snprintf(why, sizeof(why), "out of memory listing the actors");
+            break;
+        }
+        const actr_actor_type_t *nt = type_in(j->to, t->name);
+        if (nt == NULL && ms.n > from) {
+            rc = ACTR_EINVAL;
+            snprintf(why, sizeof(why), "version %s has no type '%s', which has %zu live actor%s",
+                     j->to->version, t->name, ms.n - from, ms.n - from == 1 ? "" : "s");
+            break;
+        }
+        for (size_t i = from; i < ms.n; i++) {
+            ms.v[i].t = t;
+            ms.v[i].nt = nt;
+            ms.v[i].pool = &pools[k];
+        }
+    }
+    memset(&j->mctx, 0, sizeof(j->mctx));
+    j->mctx.api = &actr__host_api;
+    j->mctx.rt = rt;
+    j->mctx.migrating = 1;
+    size_t done = 0;
+    for (; rc == 0 && done < ms.n; done++) {
+        rc = migrate_one(j, &ms.v[done], why, sizeof(why));
+        if (rc != 0) {
+            failed = done;
+            free(ms.v[done].state);
+            ms.v[done].state = NULL;
+        }
+    }
+    if (rc == 0) {
+        pthread_mutex_lock(&j->ps->mu);
+        rc = switch_types(j);
+        pthread_mutex_unlock(&j->ps->mu);
+        if (rc != 0)
+            snprintf(why, sizeof(why), "out of memory switching the types");
+    }
+    if (rc == 0) {
+        /* switch; the old states are freed after the pause */
+        for (size_t i = 0; i < ms.n; i++) {
+            void *old = ms.v[i].a->state;
+            ms.v[i].a->state = ms.v[i].state;
+            ms.v[i].state = old;
+        }
+    }
+    actr__msgcache_flush(&j->mctx.cache);
+    resume(rt, p);
+    uint64_t pause = now_us() - t0;
+    /* the old states after a commit, the new ones after an abort */
+    for (size_t i = 0; i < done && i < ms.n; i++)
+        free(ms.v[i].state);
+    for (uint32_t k = 0; k < npools; k++) {
+        while (pools[k].n > 0)
+            free(pools[k].v[--pools[k].n]);
+        free(pools[k].v);
+    }
+    free(pools);
+
+    if (j->info != NULL) {
+        j->info->actors = ms.n;
+        j->info->pause_us = pause;
+    }
+    if (rc != 0) {
+        if (failed != (size_t)-1) {
+            actr__actor_t *a = ms.v[failed].a;
+            actr_ref_t ref =
+                actr__ref_of(rt, a, atomic_load_explicit(&a->gen, memory_order_relaxed));
+            char name[256];
+            char named[300] = "";
+            if (actr__name_of(rt, ref, name, sizeof(name)))
+                snprintf(named, sizeof(named), " ('%s')", name);
+            actr__fail(j->err, rc,
+                       "%s of plugin '%s' %s -> %s refused: migrate failed for actor %u.%u%s of "
+                       "type '%s': %s (%s)%s%s; all %zu actors stay on %s",
+                       j->action, p->name, p->version, j->to->version, (unsigned)ref.slot,
+                       (unsigned)ref.gen, named, ms.v[failed].t->name, actr_err_name(rc),
+                       actr_strerror(rc), why[0] ? ": " : "", why, ms.n, p->version);
+        } else {
+            actr__fail(j->err, rc, "%s of plugin '%s' %s -> %s refused: %s; nothing changed",
+                       j->action, p->name, p->version, j->to->version, why);
+        }
+    }
+    free(ms.v);
+    return rc;
+}
+
+/* Claim plugin `name` for a swap. Returns it (swapping set) or NULL with err. */
+static plugin_t *claim(actr_t *rt, struct actr__plugins *ps, const char *name, const char *action,
+                       int *rc, actr_error_t *err)
+{
+    if (ps == NULL) {
+        *rc = actr__fail(err, ACTR_ENOENT, "%s: no plugin '%s' is loaded", action, name);
+        return NULL;
+    }
+    (void)rt;
+    pthread_mutex_lock(&ps->mu);
+    plugin_t *p = ps->head;
+    while (p != NULL && strcmp(p->name, name) != 0)
+        p = p->next;
+    if (p == NULL) {
+        *rc = actr__fail(err, ACTR_ENOENT, "%s: no plugin '%s' is loaded", action, name);
+        p = NULL;
+    } else if (!p->ready || p->unloading || p->swapping) {
+        *rc = actr__fail(err, ACTR_EBUSY, "%s: plugin '%s' is being loaded, swapped or unloaded",
+                         action, name);
+        p = NULL;
+    } else {
+        p->swapping = 1;
+        *rc = 0;
+    }
+    pthread_mutex_unlock(&ps->mu);
+    return p;
+}
+
+static void release(struct actr__plugins *ps, plugin_t *p)
+{
+    pthread_mutex_lock(&ps->mu);
+    p->swapping = 0;
+    pthread_mutex_unlock(&ps->mu);
+}
+
+/* Phase 1 of a swap: load `path` as a new version of p. */
+static int load_version(job_t *j, const char *path, actr__pver_t **out)
+{
+    *out = NULL;
+    actr_error_t *err = j->err;
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        int e = errno;
+        return actr__fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
+                          e == ENOENT ? "no such file" : strerror(e));
+    }
+    struct stat st;
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(in);
+        return actr__fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
+    }
+    char *copy = NULL;
+    int rc = actr__plugin_copy(j->rt, j->ps, path, in, &copy, err);
+    close(in);
+    if (rc != 0)
+        return rc;
+    opened_t o;
+    rc = actr__plugin_open(path, copy, &o, err);
+    if (rc == 0 && strcmp(o.desc->name, j->p->name) != 0)
+        rc = actr__fail(err, ACTR_EINVAL, "%s holds plugin '%s', not '%s'", path, o.desc->name,
+                        j->p->name);
+    if (rc == 0) {
+        pthread_mutex_lock(&j->ps->mu);
+        rc = actr__plugin_check_types(path, &o, j->ps, j->p, err);
+        pthread_mutex_unlock(&j->ps->mu);
+    }
+    actr__pver_t *v = NULL;
+    if (rc == 0) {
+        v = calloc(1, sizeof(*v));
+        if (v != NULL) {
+            v->dl = o.dl;
+            v->desc = o.desc;
+            v->tstride = o.tstride;
+            v->version = actr__strdup(o.desc->version);
+            v->path = actr__strdup(path);
+            v->signature = actr__strdup(o.desc->signature);
+            v->abi_major = o.desc->abi_major;
+            v->abi_minor = o.desc->abi_minor;
+            v->copy = copy;
+        }
+        if (v == NULL || !v->version || !v->path || !v->signature) {
+            if (v != NULL) {
+                v->dl = NULL; /* closed below */
+                v->copy = NULL;
+                actr__pver_close(v, 0);
+            }
+            v = NULL;
+            rc = actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
+        }
+    }
+    if (rc == 0 && o.desc->load != NULL) {
+        int hr = o.desc->load(&actr__host_api);
+        if (hr != 0) {
+            if (hr > 0)
+                hr = ACTR_ECANCELED;
+            rc = actr__fail(err, hr, "%s: load hook failed: %s (%s)", path, actr_err_name(hr),
+                            actr_strerror(hr));
+            v->copy = NULL;
+            v->dl = NULL;
+            actr__pver_close(v, 0);
+            v = NULL;
+        }
+    }
+    if (rc != 0) {
+        if (o.dl != NULL)
+            dlclose(o.dl);
+        unlink(copy);
+        free(copy);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+static void fill_versions(actr_swap_info_t *info, const char *from, const char *to)
+{
+    if (info != NULL) {
+        snprintf(info->from_version, sizeof(info->from_version), "%s", from);
+        snprintf(info->to_version, sizeof(info->to_version), "%s", to);
+    }
+}
+
+/* Phases 2 and the bookkeeping common to swap and rollback. Consumes j->to
+ * (it becomes current, or prev, or is closed). */
+static int run_swap(job_t *j)
+{
+    actr_t *rt = j->rt;
+    plugin_t *p = j->p;
+    char from[64], to[64];
+    snprintf(from, sizeof(from), "%s", p->version);
+    snprintf(to, sizeof(to), "%s", j->to->version);
+    fill_versions(j->info, from, to);
+    char *to_path = actr__strdup(j->to->path);
+    /* allocated now, so that nothing can fail after the commit */
+    actr__pver_t *old = calloc(1, sizeof(*old));
+    int rc = 0;
+    if (to_path == NULL || old == NULL)
+        rc = actr__fail(j->err, ACTR_ENOMEM, "%s of plugin '%s': out of memory", j->action,
+                        p->name);
+    if (rc == 0)
+        rc = pause_and_migrate(j);
+    actr__pver_t *closing = NULL;
+    if (rc == 0) {
+        pthread_mutex_lock(&j->ps->mu);
+        actr__pver_t *cur = take_current(p);
+        if (cur != NULL) {
+            *old = *cur;
+            free(cur);
+        } else { /* take_current only allocates; fill the reserved record instead */
+            actr__pver_t tmp = {p->dl, p->desc, p->tstride, p->version, p->path,
+                                p->copy, p->signature, p->abi_major, p->abi_minor};
+            *old = tmp;
+        }
+        if (!j->rollback)
+            closing = p->prev; /* two versions back: nothing runs or refers to it */
+        set_current(p, j->to); /* for a rollback j->to was p->prev */
+        p->prev = old;
+        old = NULL;
+        p->swapping = 0;
+        pthread_mutex_unlock(&j->ps->mu);
+    } else {
+        if (!j->rollback)
+            closing = j->to; /* the refused new version: its load hook ran */
+        release(j->ps, p);
+    }
+    free(old);
+    if (closing != NULL)
+        actr__pver_close(closing, 1);
+    uint64_t actors = j->info ? j->info->actors : 0, pause = j->info ? j->info->pause_us : 0;
+    if (rc == 0)
+        actr__log(rt, ACTR_LOG_INFO, ACTR_REF_NONE,
+                  "plugin %s %s -> %s (%s): %llu actor%s migrated, paused %.3f ms", p->name, from,
+                  to, j->action, (unsigned long long)actors, actors == 1 ? "" : "s",
+                  (double)pause / 1000.0);
+    else
+        actr__log(rt, ACTR_LOG_WARN, ACTR_REF_NONE, "%s", j->err->msg);
+    actr__plugin_event(rt, p->name, j->action, from, to, to_path, rc, rc ? j->err->msg : "",
+                       actors, pause);
+    free(to_path);
+    return rc;
+}
+
+int actr_plugin_swap(actr_t *rt, const char *name, const char *path, actr_swap_info_t *info,
+                     actr_error_t *err)
+{
+    actr_error_t local;
+    if (err == NULL)
+        err = &local;
+    memset(err, 0, sizeof(*err));
+    if (info != NULL)
+        memset(info, 0, sizeof(*info));
+    if (rt == NULL || name == NULL || path == NULL || path[0] == '\0')
+        return actr__fail(err, ACTR_EINVAL, "plugin swap: no runtime, name or path");
+    if (actr__on_runtime_thread(rt))
+        return actr__fail(err, ACTR_ECONTEXT,
+                          "plugin swap '%s': not from an actor's handler (it waits for actors)",
+                          name);
+    struct actr__plugins *ps = actr__plugins_peek(rt);
+    int rc;
+    plugin_t *p = claim(rt, ps, name, "swap", &rc, err);
+    if (p == NULL) {
+        if (rc == ACTR_EBUSY)
+            actr__plugin_event(rt, name, "swap", "", "", path, rc, err->msg, 0, 0);
+        return rc;
+    }
+    job_t j = {.rt = rt, .ps = ps, .p = p, .action = "swap", .info = info, .err = err};
+    rc = load_version(&j, path, &j.to);
+    if (rc != 0) {
+        char msg[sizeof(err->msg)];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        actr__fail(err, rc, "swap of plugin '%s' %s refused: %s; nothing changed", name,
+                   p->version, msg);
+        if (info != NULL)
+            snprintf(info->from_version, sizeof(info->from_version), "%s", p->version);
+        actr__log(rt, ACTR_LOG_WARN, ACTR_REF_NONE, "%s", err->msg);
+        actr__plugin_event(rt, name, "swap", p->version, "", path, rc, err->msg, 0, 0);
+        release(ps, p);
+        return rc;
+    }
+    return run_swap(&j);
+}
+
+int actr_plugin_rollback(actr_t *rt, const char *name, actr_swap_info_t *info, actr_error_t *err)
+{
+    actr_error_t local;
+    if (err == NULL)
+        err = &local;
+    memset(err, 0, sizeof(*err));
+    if (info != NULL)
+        memset(info, 0, sizeof(*info));
+    if (rt == NULL || name == NULL)
+        return actr__fail(err, ACTR_EINVAL, "plugin rollback: no runtime or name");
+    if (actr__on_runtime_thread(rt))
+        return actr__fail(err, ACTR_ECONTEXT,
+                          "plugin rollback '%s': not from an actor's handler (it waits for "
+                          "actors)",
+                          name);
+    struct actr__plugins *ps = actr__plugins_peek(rt);
+    int rc;
+    plugin_t *p = claim(rt, ps, name, "rollback", &rc, err);
+    if (p == NULL)
+        return rc;
+    if (p->prev == NULL) {
+        rc = actr__fail(err, ACTR_ENOENT,
+                        "rollback: plugin '%s' %s has no previous version to return to", name,
+                        p->version);
+        release(ps, p);
+        return rc;
+    }
+    /* the previous version's types must not clash with another plugin's now */
+    opened_t o = {p->prev->dl, p->prev->desc, p->prev->tstride};
+    pthread_mutex_lock(&ps->mu);
+    rc = actr__plugin_check_types(p->prev->path, &o, ps, p, err);
+    pthread_mutex_unlock(&ps->mu);
+    if (rc != 0) {
+        char msg[sizeof(err->msg)];
+        snprintf(msg, sizeof(msg), "%s", err->msg);
+        actr__fail(err, rc, "rollback of plugin '%s' refused: %s", name, msg);
+        actr__plugin_event(rt, name, "rollback", p->version, p->prev->version, p->prev->path, rc,
+                           err->msg, 0, 0);
+        release(ps, p);
+        return rc;
+    }
+    job_t j = {.rt = rt, .ps = ps, .p = p, .to = p->prev, .rollback = 1, .action = "rollback", .info = info, .err = err};
+    return run_swap(&j);
+}
