@@ -68,3 +68,22 @@ if(ACTR_BUILD_TESTS)
         add_dependencies(actr_tests ${ACTR_PLUGIN_TARGETS})
     endif()
 endif()
+
+# ---- benchmark plugins (tests/bench/plugins/<name>.c ->
+# ${CMAKE_BINARY_DIR}/tests/bench/plugins/<name>.so), used by bench_hotswap,
+# which gets their directory as ACTR_BENCH_PLUGIN_DIR ----------------------------
+if(ACTR_BUILD_BENCH)
+    file(GLOB _actr_bench_plugins CONFIGURE_DEPENDS "${PROJECT_SOURCE_DIR}/tests/bench/plugins/*.c")
+    foreach(_file IN LISTS _actr_bench_plugins)
+        get_filename_component(_name "${_file}" NAME_WE)
+        actr_add_plugin(benchplugin_${_name} ${_name} "${PROJECT_BINARY_DIR}/tests/bench/plugins"
+                        "${_file}")
+        if(TARGET bench_hotswap)
+            add_dependencies(bench_hotswap benchplugin_${_name})
+        endif()
+    endforeach()
+    if(TARGET bench_hotswap)
+        target_compile_definitions(bench_hotswap PRIVATE
+            ACTR_BENCH_PLUGIN_DIR="${PROJECT_BINARY_DIR}/tests/bench/plugins")
+    endif()
+endif()

@@ -16,6 +16,11 @@
  * the node runs are one plain line "FILE:LINE:COL: key: what" on stderr; once
  * the node runs, every record is one structured log line (text or JSON lines).
  *
+ * `run` opens the state store (the `store:` section) right after the
+ * runtime and before any plugin is loaded, so actors can read their state back
+ * in init; a store that cannot be opened stops `run` with one line and exit 1.
+ * `check` does not open it (it reports configuration errors only).
+ *
  * Signals: `run` blocks SIGINT and SIGTERM before any thread exists (so every
  * thread inherits the mask) and takes them on one thread with sigwait. The
  * first asks the runtime to stop (actr_stop); a second exits at once. This
@@ -48,6 +53,7 @@
 #include <jansson.h>
 
 #include "actr.h"
+#include "actr/cluster.h"
 #include "actr/plugin.h" /* ACTR_PLUGIN_ABI_MAJOR/MINOR */
 #include "program.h"
 
@@ -303,10 +309,21 @@ static void usage(void)
             "                            talk to a running node over its control socket:\n"
             "      actors                    list the actors (REF NAME TYPE MAILBOX HANDLED)\n"
             "      plugins                   list the plugins (NAME VERSION ACTORS TYPES PATH)\n"
+            "      cluster                   list the cluster's peers (NAME ADDR STATE RTT\n"
+            "                                BYTES_IN BYTES_OUT FRAMES_IN FRAMES_OUT QUEUE)\n"
             "      call NAME JSON [--type N] [--timeout MS]\n"
             "                                send JSON to the actor NAME as a request and\n"
             "                                print its reply as JSON\n"
             "      raw JSON                  send one raw request line, print the reply line\n"
+            "      store backup FILE         write a consistent copy of the node's state store\n"
+            "                                to FILE (start a node on it to restore)\n"
+            "      store stats               print the state store's counters\n"
+            "      plugin swap NAME FILE     swap plugin NAME to the version in FILE while it\n"
+            "                                serves (its actors' states are migrated)\n"
+            "      plugin rollback NAME      swap back to the version before the last swap\n"
+            "      plugin history [NAME]     loads, swaps, rollbacks and unloads, with outcomes\n"
+            "      plugin unload NAME [--force]\n"
+            "                                unload a plugin (--force: stop its actors first)\n"
             "  version                   print the version\n"
             "  help                      print this help\n");
 }
@@ -748,6 +765,122 @@ static int open_runtime(node_t *nd, const char *data_dir, actr_log_level_t level
     return 0;
 }
 
+/* Open the state store as runtime.yaml's `store:` section says (run only:
+ * `check` reports configuration errors and touches no file). A file that
+ * cannot be opened is one line naming it, and the node does not start. */
+static int open_store(node_t *nd)
+{
+    const actr_config_t *c = &nd->cfg;
+    actr_store_options_t so;
+    actr_error_t err;
+    int rc;
+
+    if (!c->store.enabled) {
+        plog(&nd->log, ACTR_LOG_INFO,
+             "state store off (store.enabled is false): actors keep their state in memory only");
+        return 0;
+    }
+    actr_store_options_init(&so);
+    so.path = c->store.path; /* the config fills in <data_dir>/actr.db */
+    so.sync = c->store.synchronous ? ACTR_STORE_FULL : ACTR_STORE_NORMAL;
+    so.max_value = c->store.max_value;
+    memset(&err, 0, sizeof(err));
+    rc = actr_store_open(nd->rt, &so, &err);
+    if (rc != 0) {
+        char *nl = strchr(err.msg, '\n'); /* one line, whatever the reason says */
+        if (nl != NULL)
+            *nl = '\0';
+        if (err.msg[0] != '\0' && c->store.path != NULL && strstr(err.msg, c->store.path))
+            fprintf(stderr, "%s: key 'store.path': cannot open the state store: %s\n", nd->file,
+                    err.msg);
+        else
+            fprintf(stderr, "%s: key 'store.path': cannot open the state store '%s': %s\n",
+                    nd->file, c->store.path ? c->store.path : "?",
+                    err.msg[0] ? err.msg : actr_prog_reason(rc));
+        return -1;
+    }
+    plog(&nd->log, ACTR_LOG_INFO, "state store %s (synchronous=%s, max_value=%" PRIu32 " bytes)",
+         c->store.path ? c->store.path : "?", c->store.synchronous ? "full" : "normal",
+         c->store.max_value);
+    return 0;
+}
+
+/* The name of the plugin loaded from `path` (plugins[i].path), for watching. */
+typedef struct by_path {
+    const char *path;
+    char name[128];
+} by_path_t;
+
+static void match_path(void *ud, const actr_plugin_info_t *info)
+{
+    by_path_t *b = ud;
+    if (b->name[0] == '\0' && info->path != NULL && strcmp(info->path, b->path) == 0)
+        snprintf(b->name, sizeof(b->name), "%s", info->name);
+}
+
+/* Watch every plugin whose entry says `watch: true` (after its actors are
+ * started): a change of its file swaps it (actr_plugin_watch). A watch that
+ * cannot start is one line naming the entry, and the node does not start. */
+static int start_watches(node_t *nd)
+{
+    const actr_config_t *c = &nd->cfg;
+    for (size_t i = 0; i < c->nplugins; i++) {
+        const actr_plugin_conf_t *pc = &c->plugins[i];
+        by_path_t b = {pc->path, ""};
+        actr_error_t err;
+        int rc;
+        if (!pc->watch)
+            continue;
+        (void)actr_plugin_list(nd->rt, match_path, &b);
+        memset(&err, 0, sizeof(err));
+        rc = b.name[0] ? actr_plugin_watch(nd->rt, b.name, pc->path, pc->watch_debounce_ms, &err)
+                       : ACTR_ENOENT;
+        if (rc != 0) {
+            fprintf(stderr, "%s:%d:%d: key 'plugins[%zu].watch': cannot watch %s: %s\n", nd->file,
+                    pc->line, pc->col, i, pc->path,
+                    err.msg[0] ? err.msg : actr_prog_reason(rc));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Join the cluster as runtime.yaml's `cluster:` section says (run only). A
+ * listen address that cannot be bound is one line naming the key, and the
+ * node does not start. Peers are connected in the background. */
+static int start_cluster(node_t *nd)
+{
+    const actr_config_t *c = &nd->cfg;
+    actr_cluster_options_t co;
+    actr_error_t err;
+    int rc;
+
+    if (!c->cluster.enabled)
+        return 0;
+    actr_cluster_options_init(&co);
+    co.node_name = c->node.name;
+    co.listen = c->cluster.listen;
+    co.peers = (const char *const *)c->cluster.peers;
+    co.npeers = c->cluster.npeers;
+    co.secret = c->cluster.secret;
+    co.secret_len = strlen(c->cluster.secret);
+    co.heartbeat_ms = c->cluster.heartbeat_ms;
+    co.dead_after_ms = c->cluster.dead_after_ms;
+    co.max_frame = c->cluster.max_frame;
+    co.max_queue = c->cluster.max_queue;
+    memset(&err, 0, sizeof(err));
+    rc = actr_cluster_start(nd->rt, &co, &err);
+    if (rc != 0) {
+        fprintf(stderr, "%s: key '%s': cannot join the cluster: %s\n", nd->file,
+                strstr(err.msg, "peers[") ? "cluster.peers"
+                : strstr(err.msg, "node name") ? "node.name"
+                                               : "cluster.listen",
+                err.msg[0] ? err.msg : actr_prog_reason(rc));
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     node_t nd;
@@ -799,7 +932,7 @@ static int cmd_run(int argc, char **argv)
                 nd.file, nd.cfg.node.data_dir, strerror(-rc));
         goto out;
     }
-    if (open_runtime(&nd, nd.cfg.node.data_dir, nd.log.level) != 0)
+    if (open_runtime(&nd, nd.cfg.node.data_dir, nd.log.level) != 0 || open_store(&nd) != 0)
         goto out;
     if (pthread_create(&sig_thread, NULL, signal_main, &nd) != 0) {
         fprintf(stderr, "actr run: cannot start the signal thread\n");
@@ -816,7 +949,7 @@ static int cmd_run(int argc, char **argv)
              "node %s up: %u workers, %zu plugins, %zu actors, control %s%s", nd.cfg.node.name,
              effective_workers(&nd.cfg), nd.cfg.nplugins, nd.nplan,
              nd.cfg.control.enabled ? "at " : "off", nd.cfg.control.enabled ? nd.socket : "");
-    if (start_actors(&nd) != 0)
+    if (start_actors(&nd) != 0 || start_watches(&nd) != 0 || start_cluster(&nd) != 0)
         goto out;
     if (nd.cfg.control.enabled) {
         actr_error_t err;

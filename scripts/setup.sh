@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     build-essential cmake pkg-config
-    libuv1-dev libmsgpack-dev libyaml-dev libsqlite3-dev libjansson-dev
+    libuv1-dev libmsgpack-dev libyaml-dev libsqlite3-dev libjansson-dev libssl-dev
     clang libclang-rt-14-dev
 )
 

@@ -19,6 +19,7 @@
 #include "actr/errno.h"
 #include "actr/loader.h"
 #include "actr/store.h"
+#include "actr/cluster.h"
 #include "actr/msg.h"
 #include "actr/supervisor.h"
 #include "actr/version.h"

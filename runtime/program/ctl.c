@@ -1,6 +1,9 @@
 /* ctl.c — the `actr` program's client commands: `actr ctl` and `actr plugin info`.
  *
  *   actr ctl [-c FILE | -s SOCKET] actors | plugins | call NAME JSON | raw JSON
+ *            | store backup FILE | store stats
+ *            | plugin swap NAME FILE | plugin rollback NAME | plugin history [NAME]
+ *            | plugin unload NAME [--force]
  *   actr plugin info FILE.so
  *
  * `ctl` talks to a running node over its control socket (one JSON request
@@ -18,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -136,7 +141,7 @@ static const char *jstr(json_t *o, const char *key, const char *dflt)
 static void print_table(const char *const *head, const int *right, size_t ncol, char **cells,
                         size_t nrows)
 {
-    size_t w[8] = {0};
+    size_t w[16] = {0}; /* ncol <= 16 */
     for (size_t c = 0; c < ncol; c++) {
         w[c] = strlen(head[c]);
         for (size_t r = 0; r < nrows; r++)
@@ -331,6 +336,336 @@ static int ctl_raw(const ctl_t *c, const char *req)
     return ok ? 0 : 1;
 }
 
+/* ---- ctl store: backup FILE | stats ------------------------------------------ */
+
+static int is_store_cmd(size_t npos, const char *const *pos)
+{
+    return strcmp(pos[0], "store") == 0 &&
+           ((npos == 3 && strcmp(pos[1], "backup") == 0) ||
+            (npos == 2 && strcmp(pos[1], "stats") == 0));
+}
+
+/* `store backup FILE`: the node writes the copy, so a relative FILE is made
+ * absolute here, against this process's directory (the node's may differ). */
+static int ctl_store_backup(const ctl_t *c, const char *file)
+{
+    char abs[PATH_MAX], *text;
+    json_t *r, *req, *jb;
+    int rc = 1;
+
+    if (file[0] == '\0') {
+        fprintf(stderr, "actr ctl store backup: FILE must not be empty\n");
+        return 2;
+    }
+    if (file[0] == '/') {
+        if (strlen(file) >= sizeof(abs)) {
+            fprintf(stderr, "actr ctl store backup: FILE is longer than %d bytes\n", PATH_MAX - 1);
+            return 1;
+        }
+        strcpy(abs, file);
+    } else {
+        char cwd[PATH_MAX];
+        if (getcwd(cwd, sizeof(cwd)) == NULL) {
+            fprintf(stderr, "actr ctl store backup: cannot resolve '%s': getcwd: %s\n", file,
+                    strerror(errno));
+            return 1;
+        }
+        if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, file) >=
+            sizeof(abs)) {
+            fprintf(stderr, "actr ctl store backup: the path of '%s' is longer than %d bytes\n",
+                    file, PATH_MAX - 1);
+            return 1;
+        }
+    }
+    req = json_pack("{s:s s:s s:s}", "cmd", "store", "op", "backup", "file", abs);
+    text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_decref(req);
+    if (text == NULL) {
+        fprintf(stderr, "actr ctl store backup: FILE must be valid UTF-8\n");
+        return 1;
+    }
+    /* a large database takes a while to copy: no short deadline */
+    r = ctl_request(c, text, -1, NULL);
+    free(text);
+    if (r == NULL)
+        return 1;
+    if (ctl_check_ok(c, r) == 0) {
+        jb = json_object_get(r, "bytes");
+        if (json_is_integer(jb))
+            printf("backup written to %s (%" JSON_INTEGER_FORMAT " bytes)\n", abs,
+                   json_integer_value(jb));
+        else
+            printf("backup written to %s\n", abs);
+        rc = 0;
+    }
+    json_decref(r);
+    return rc;
+}
+
+static int ctl_store(const ctl_t *c, const char *const *pos)
+{
+    static const char *const keys[] = {"writes", "reads", "commits", "errors", "queued"};
+    json_t *r, *st;
+
+    if (strcmp(pos[1], "backup") == 0)
+        return ctl_store_backup(c, pos[2]);
+    r = ctl_request(c, "{\"cmd\":\"store\",\"op\":\"stats\"}", CTL_TIMEOUT_MS, NULL);
+    if (r == NULL)
+        return 1;
+    if (ctl_check_ok(c, r) != 0) {
+        json_decref(r);
+        return 1;
+    }
+    st = json_object_get(r, "stats");
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        printf("%-8s %" JSON_INTEGER_FORMAT "\n", keys[i],
+               json_integer_value(json_object_get(st, keys[i])));
+    json_decref(r);
+    return 0;
+}
+
+/* ---- ctl cluster: the peers, one row each ---------------------------------------- */
+
+static char *xfmt_u(json_t *o, const char *key)
+{
+    char buf[32];
+    snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(o, key)));
+    return xstrdup(buf);
+}
+
+static int ctl_cluster(const ctl_t *c)
+{
+    static const char *const head[] = {"NAME",      "ADDR",       "STATE",
+                                       "RTT",       "BYTES_IN",   "BYTES_OUT",
+                                       "FRAMES_IN", "FRAMES_OUT", "QUEUE"};
+    static const int right[] = {0, 0, 0, 1, 1, 1, 1, 1, 1};
+    enum { NCOL = sizeof(head) / sizeof(head[0]) };
+    json_t *r = ctl_request(c, "{\"cmd\":\"cluster\"}", CTL_TIMEOUT_MS, NULL);
+    if (r == NULL)
+        return 1;
+    if (ctl_check_ok(c, r) != 0) {
+        json_decref(r);
+        return 1;
+    }
+    json_t *list = json_object_get(r, "peers");
+    size_t n = json_array_size(list);
+    char **cells = calloc(n * NCOL + 1, sizeof(*cells));
+    if (cells == NULL) {
+        json_decref(r);
+        fprintf(stderr, "actr ctl: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        char **row = cells + i * NCOL, buf[64];
+        const char *name = jstr(e, "name", "");
+        row[0] = xstrdup(name[0] ? name : "-");
+        row[1] = xstrdup(jstr(e, "addr", "?"));
+        row[2] = xstrdup(jstr(e, "state", "?"));
+        double rtt = json_number_value(json_object_get(e, "rtt_ms"));
+        if (rtt > 0)
+            snprintf(buf, sizeof(buf), "%.2fms", rtt);
+        else
+            snprintf(buf, sizeof(buf), "-");
+        row[3] = xstrdup(buf);
+        row[4] = xfmt_u(e, "bytes_in");
+        row[5] = xfmt_u(e, "bytes_out");
+        row[6] = xfmt_u(e, "frames_in");
+        row[7] = xfmt_u(e, "frames_out");
+        /* frames/bytes waiting to be written */
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(e, "queue_frames")),
+                 json_integer_value(json_object_get(e, "queue_bytes")));
+        row[8] = xstrdup(buf);
+    }
+    printf("node %s: %zu peer%s\n", jstr(r, "node", "?"), n, n == 1 ? "" : "s");
+    print_table(head, right, NCOL, cells, n);
+    for (size_t i = 0; i < n * NCOL; i++)
+        free(cells[i]);
+    free(cells);
+    json_decref(r);
+    return 0;
+}
+
+/* ---- ctl plugin: swap NAME FILE | rollback NAME | history [NAME] | unload NAME [--force] */
+
+#define PLUGIN_OP_TIMEOUT_MS 60000 /* a swap waits for actors and loads a file: be patient */
+
+static int is_plugin_cmd(size_t npos, const char *const *pos)
+{
+    if (npos < 2 || strcmp(pos[0], "plugin") != 0)
+        return 0;
+    return (strcmp(pos[1], "swap") == 0 && npos == 4) ||
+           (strcmp(pos[1], "rollback") == 0 && npos == 3) ||
+           (strcmp(pos[1], "history") == 0 && (npos == 2 || npos == 3)) ||
+           (strcmp(pos[1], "unload") == 0 && npos == 3);
+}
+
+/* `file` as an absolute path: the node resolves nothing against its own
+ * directory, which may differ from ours. Returns 0 or 1 (error printed). */
+static int absolute(const char *file, char *out, size_t cap)
+{
+    char cwd[PATH_MAX];
+    if (file[0] == '\0') {
+        fprintf(stderr, "actr ctl plugin swap: FILE must not be empty\n");
+        return 1;
+    }
+    if (realpath(file, out) != NULL) /* out has PATH_MAX bytes */
+        return 0;
+    /* not there (the node will say so): made absolute as written */
+    if (file[0] == '/') {
+        if (strlen(file) >= cap)
+            goto too_long;
+        strcpy(out, file);
+        return 0;
+    }
+    if (getcwd(cwd, sizeof(cwd)) == NULL) {
+        fprintf(stderr, "actr ctl plugin swap: cannot resolve '%s': getcwd: %s\n", file,
+                strerror(errno));
+        return 1;
+    }
+    if ((size_t)snprintf(out, cap, "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, file) < cap)
+        return 0;
+too_long:
+    fprintf(stderr, "actr ctl plugin swap: the path of '%s' is longer than %zu bytes\n", file,
+            cap - 1);
+    return 1;
+}
+
+/* Send a request built with json_pack's format; the reply, or NULL (printed). */
+static json_t *plugin_request(const ctl_t *c, int timeout_ms, json_t *req)
+{
+    char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+    json_t *r;
+    json_decref(req);
+    if (text == NULL) {
+        fprintf(stderr, "actr ctl %s: NAME and FILE must be valid UTF-8\n", c->cmd);
+        return NULL;
+    }
+    r = ctl_request(c, text, timeout_ms, NULL);
+    free(text);
+    if (r != NULL && ctl_check_ok(c, r) != 0) {
+        json_decref(r);
+        return NULL;
+    }
+    return r;
+}
+
+static double ms_of(json_t *us) { return (double)json_integer_value(us) / 1000.0; }
+
+/* "2024-05-01T12:00:00.123Z" */
+static void iso_time(int64_t ms, char *buf, size_t cap)
+{
+    time_t sec = (time_t)(ms / 1000);
+    struct tm tm;
+    char day[32];
+    if (ms < 0 || gmtime_r(&sec, &tm) == NULL ||
+        strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+        snprintf(buf, cap, "?");
+        return;
+    }
+    snprintf(buf, cap, "%s.%03dZ", day, (int)(ms % 1000));
+}
+
+/* A copy of s fit for one table cell: control bytes become spaces. */
+static char *cell(const char *s)
+{
+    char *p = xstrdup(s && *s ? s : "-");
+    for (char *q = p; *q; q++)
+        if ((unsigned char)*q < 0x20 || *q == 0x7f)
+            *q = ' ';
+    return p;
+}
+
+static int ctl_plugin_history(const ctl_t *c, const char *name)
+{
+    static const char *const head[] = {"TIME",    "PLUGIN", "ACTION", "VERSIONS",
+                                       "OUTCOME", "ACTORS", "PAUSE",  "REASON"};
+    static const int right[] = {0, 0, 0, 0, 0, 1, 1, 0};
+    json_t *r = plugin_request(
+        c, CTL_TIMEOUT_MS,
+        name ? json_pack("{s:s s:s s:s}", "cmd", "plugin", "op", "history", "name", name)
+             : json_pack("{s:s s:s}", "cmd", "plugin", "op", "history"));
+    if (r == NULL)
+        return 1;
+    json_t *list = json_object_get(r, "events");
+    size_t n = json_array_size(list);
+    char **cells = calloc(n * 8 + 1, sizeof(*cells));
+    if (cells == NULL) {
+        json_decref(r);
+        fprintf(stderr, "actr ctl: out of memory\n");
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        char **row = cells + i * 8, buf[160];
+        const char *from = jstr(e, "from", ""), *to = jstr(e, "to", "");
+        int64_t code = json_integer_value(json_object_get(e, "code"));
+        iso_time(json_integer_value(json_object_get(e, "time_ms")), buf, sizeof(buf));
+        row[0] = xstrdup(buf);
+        row[1] = cell(jstr(e, "plugin", "?"));
+        row[2] = cell(jstr(e, "action", "?"));
+        if (!*from && !*to)
+            snprintf(buf, sizeof(buf), "-");
+        else
+            snprintf(buf, sizeof(buf), "%s -> %s", *from ? from : "-", *to ? to : "?");
+        row[3] = cell(buf);
+        row[4] = cell(code == 0 ? "ok" : jstr(e, "error", "EUNKNOWN"));
+        row[5] = xfmt_int(json_object_get(e, "actors"));
+        snprintf(buf, sizeof(buf), "%.3f ms", ms_of(json_object_get(e, "pause_us")));
+        row[6] = xstrdup(buf);
+        row[7] = cell(jstr(e, "reason", ""));
+    }
+    print_table(head, right, 8, cells, n);
+    for (size_t i = 0; i < n * 8; i++)
+        free(cells[i]);
+    free(cells);
+    json_decref(r);
+    return 0;
+}
+
+static int ctl_plugin(const ctl_t *base, const char *const *pos, size_t npos, int force)
+{
+    char cmd[32], path[PATH_MAX];
+    ctl_t c = *base;
+    json_t *r;
+    snprintf(cmd, sizeof(cmd), "plugin %s", pos[1]);
+    c.cmd = cmd;
+
+    if (strcmp(pos[1], "history") == 0)
+        return ctl_plugin_history(&c, npos == 3 ? pos[2] : NULL);
+    if (strcmp(pos[1], "unload") == 0) {
+        r = plugin_request(&c, PLUGIN_OP_TIMEOUT_MS,
+                           json_pack("{s:s s:s s:s s:b}", "cmd", "plugin", "op", "unload", "name",
+                                     pos[2], "force", force));
+        if (r == NULL)
+            return 1;
+        printf("plugin %s unloaded\n", pos[2]);
+        json_decref(r);
+        return 0;
+    }
+    if (strcmp(pos[1], "swap") == 0) {
+        if (absolute(pos[3], path, sizeof(path)) != 0)
+            return 1;
+        r = plugin_request(&c, PLUGIN_OP_TIMEOUT_MS,
+                           json_pack("{s:s s:s s:s s:s}", "cmd", "plugin", "op", "swap", "name",
+                                     pos[2], "path", path));
+    } else {
+        r = plugin_request(&c, PLUGIN_OP_TIMEOUT_MS,
+                           json_pack("{s:s s:s s:s}", "cmd", "plugin", "op", "rollback", "name",
+                                     pos[2]));
+    }
+    if (r == NULL)
+        return 1;
+    json_int_t actors = json_integer_value(json_object_get(r, "actors"));
+    printf("%s %s -> %s%s: %" JSON_INTEGER_FORMAT " actor%s migrated, paused %.3f ms\n", pos[2],
+           jstr(r, "from", "?"), jstr(r, "to", "?"),
+           strcmp(pos[1], "rollback") == 0 ? " (rollback)" : "", actors, actors == 1 ? "" : "s",
+           ms_of(json_object_get(r, "pause_us")));
+    json_decref(r);
+    return 0;
+}
+
 /* Parse a decimal in [min, max]. Returns 0 or -1. */
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -351,6 +686,7 @@ int actr_prog_ctl(int argc, char **argv)
     const char *file = NULL, *sock = NULL, *pos[4];
     uint64_t type = 1, timeout_ms = CTL_TIMEOUT_MS;
     size_t npos = 0;
+    int force = 0; /* plugin unload --force */
     int opts_done = 0;
     ctl_t c;
 
@@ -372,6 +708,8 @@ int actr_prog_ctl(int argc, char **argv)
                 fprintf(stderr, "actr ctl: --type needs an integer in 0..%u\n", UINT32_MAX);
                 return 2;
             }
+        } else if (!opts_done && strcmp(a, "--force") == 0) {
+            force = 1;
         } else if (!opts_done && strcmp(a, "--timeout") == 0) {
             if (++i >= argc || parse_u64(argv[i], 1, 3600000, &timeout_ms) != 0) {
                 fprintf(stderr, "actr ctl: --timeout needs milliseconds in 1..3600000\n");
@@ -385,8 +723,13 @@ int actr_prog_ctl(int argc, char **argv)
     }
     if (npos == 0 || (file != NULL && sock != NULL))
         goto bad;
-    if (!(((strcmp(pos[0], "actors") == 0 || strcmp(pos[0], "plugins") == 0) && npos == 1) ||
-          (strcmp(pos[0], "call") == 0 && npos == 3) || (strcmp(pos[0], "raw") == 0 && npos == 2)))
+    if (!(((strcmp(pos[0], "actors") == 0 || strcmp(pos[0], "plugins") == 0 ||
+           strcmp(pos[0], "cluster") == 0) &&
+          npos == 1) ||
+          (strcmp(pos[0], "call") == 0 && npos == 3) || (strcmp(pos[0], "raw") == 0 && npos == 2) ||
+          is_store_cmd(npos, pos) || is_plugin_cmd(npos, pos)))
+        goto bad;
+    if (force && !(strcmp(pos[0], "plugin") == 0 && strcmp(pos[1], "unload") == 0))
         goto bad;
 
     memset(&c, 0, sizeof(c));
@@ -420,9 +763,18 @@ int actr_prog_ctl(int argc, char **argv)
         return ctl_call(&c, pos[1], pos[2], type, timeout_ms);
     if (strcmp(pos[0], "raw") == 0)
         return ctl_raw(&c, pos[1]);
+    if (strcmp(pos[0], "store") == 0)
+        return ctl_store(&c, pos);
+    if (strcmp(pos[0], "plugin") == 0)
+        return ctl_plugin(&c, pos, npos, force);
+    if (strcmp(pos[0], "cluster") == 0)
+        return ctl_cluster(&c);
     return ctl_list(&c, strcmp(pos[0], "actors") == 0);
 bad:
-    fprintf(stderr, "usage: actr ctl [-c FILE | -s SOCKET] actors | plugins | "
-                    "call NAME JSON [--type N] [--timeout MS] | raw JSON\n");
+    fprintf(stderr, "usage: actr ctl [-c FILE | -s SOCKET] actors | plugins | cluster | "
+                    "call NAME JSON [--type N] [--timeout MS] | raw JSON | "
+                    "store backup FILE | store stats | plugin swap NAME FILE | "
+                    "plugin rollback NAME | plugin history [NAME] | "
+                    "plugin unload NAME [--force]\n");
     return 2;
 }

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cluster_int.h"
 #include "pack.h"
 
 
@@ -42,6 +42,11 @@ static void register_waiter(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t to, ui
 int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int counted)
 {
     actr__actor_t *a;
+    if (to.node != rt->node_id && to.node != 0 && actr__cluster_on(rt)) {
+        if (ctx != NULL)
+            ctx->sent++;
+        return actr__remote_send(rt, ctx, to, m); /* another node's actor */
+    }
     int rc = actr__lookup(rt, to, &a);
     if (rc != 0) {
         actr__msg_unref(ctx, m);
@@ -69,6 +74,31 @@ int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int
         ctx->sent++;
     if (actr__mb_push(&a->mb, &m->node))
         actr__sched_ready(rt, ctx, a);
+    return 0;
+}
+
+int actr__deliver_io(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m)
+{
+    actr__actor_t *a;
+    int rc = actr__lookup(rt, to, &a);
+    if (rc != 0) {
+        actr__msg_unref(ctx, m);
+        return rc;
+    }
+    m->to_gen = to.gen;
+    if (!actr__mb_push(&a->mb, &m->node))
+        return 0; /* already scheduled or running */
+    /* We hold its token. With every worker parked, waking one would cost
+     * more than the message (tens of µs here): run the activation now. */
+    if (atomic_load_explicit(&a->kind, memory_order_relaxed) == ACTR__KIND_ACTOR &&
+        rt->workers != NULL &&
+        atomic_load_explicit(&rt->nparked, memory_order_relaxed) == rt->nworkers &&
+        !atomic_load_explicit(&rt->stopping, memory_order_acquire)) {
+        actr__run_actor(ctx, a);
+        atomic_store_explicit(&ctx->in_type, NULL, memory_order_release);
+        return 0;
+    }
+    actr__sched_ready(rt, ctx, a);
     return 0;
 }
 
@@ -105,6 +135,22 @@ static void send_reqfail(actr_ctx_t *ctx, actr_ref_t from, actr_ref_t to, uint64
         return;
     m->corr = id;
     send_sys(ctx, from, to, m);
+}
+
+void actr__send_down(actr_ctx_t *ctx, actr_ref_t dead, actr_ref_t to, uint64_t id,
+                     const char *reason)
+{
+    send_down(ctx, dead, to, id, reason);
+}
+
+void actr__send_exit(actr_ctx_t *ctx, actr_ref_t dead, actr_ref_t to, const char *reason)
+{
+    send_exit(ctx, dead, to, reason);
+}
+
+void actr__send_reqfail(actr_ctx_t *ctx, actr_ref_t from, actr_ref_t to, uint64_t id, int code)
+{
+    send_reqfail(ctx, from, to, id, code);
 }
 
 int actr__check_ctx(actr_ctx_t *ctx)
@@ -634,7 +680,7 @@ static void deliver(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m)
         die(ctx, a, ctx->exit_reason);
 }
 
-static void defer(actr__ext_t *e, actr_msg_t *m)
+void actr__defer(actr__ext_t *e, actr_msg_t *m)
 {
     atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
     if (e->deferred_tail != NULL)
@@ -681,7 +727,7 @@ static void handle(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m)
                 ((m->flags & ACTR__F_REPLY) || m->type == ACTR_MSG_REQFAIL)) {
                 e->await_id = 0; /* the answer: deliver it, then what was set aside */
             } else {
-                defer(e, m); /* keeps the reference */
+                actr__defer(e, m); /* keeps the reference */
                 return;
             }
         }
@@ -900,6 +946,8 @@ int actr_actor_kill(actr_ctx_t *ctx, actr_ref_t who)
     if (ctx == NULL)
         return ACTR_EINVAL;
     actr__actor_t *a;
+    if (who.node != ctx->rt->node_id && who.node != 0 && actr__cluster_on(ctx->rt))
+        return actr_actor_stop(ctx, who, ACTR_REASON_KILLED); /* its node kills it */
     int rc = actr__lookup(ctx->rt, who, &a);
     if (rc != 0)
         return rc;
@@ -973,6 +1021,19 @@ int actr_request(actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *msg, uint32_t timeo
     return 0;
 }
 
+int actr__pending_add(actr_ctx_t *ctx, uint32_t timeout_ms, uint64_t *id_out)
+{
+    actr_t *rt = ctx->rt;
+    uint64_t id = actr__new_id(rt);
+    actr__ext_t *e = actr__ext(ctx->cur);
+    if (actr__idmap_put(&e->pending, id, timeout_ms ? (void *)1 : NULL) != 0)
+        return ACTR_ENOMEM;
+    if (timeout_ms && actr__timer_add(rt, ctx->self, id, timeout_ms, 0, NULL, 1) != 0)
+        actr__idmap_put(&e->pending, id, NULL); /* no timer after all */
+    *id_out = id;
+    return 0;
+}
+
 int actr_reply(actr_ctx_t *ctx, const actr_msg_t *request, actr_msg_t *reply)
 {
     if (reply == NULL)
@@ -998,7 +1059,7 @@ int actr_monitor(actr_ctx_t *ctx, actr_ref_t who, uint64_t *id_out)
     if (ctx == NULL || ctx->cur == NULL)
         return ctx == NULL ? ACTR_EINVAL : ACTR_ECONTEXT;
     actr_t *rt = ctx->rt;
-    if (who.node != rt->node_id)
+    if (who.node != rt->node_id && (who.node == 0 || !actr__cluster_on(rt)))
         return who.node == 0 ? ACTR_EINVAL : ACTR_ENONODE;
     uint64_t id = actr__new_id(rt);
     actr__ext_t *e = actr__ext(ctx->cur);
@@ -1014,6 +1075,8 @@ int actr_monitor(actr_ctx_t *ctx, actr_ref_t who, uint64_t *id_out)
     int rc = actr__deliver(rt, ctx, who, m, 0);
     if (rc == ACTR_ENOACTOR)
         send_down(ctx, who, ctx->self, id, ACTR_REASON_NOPROC);
+    else if (rc == ACTR_ENONODE && who.node != rt->node_id)
+        send_down(ctx, who, ctx->self, id, ACTR_REASON_NOCONNECTION); /* not connected */
     else if (rc != 0) {
         watch_del(e->mons, &e->nmons, id, NULL);
         return rc;
@@ -1047,7 +1110,7 @@ int actr_link(actr_ctx_t *ctx, actr_ref_t who)
     if (ctx->is_client || ctx->cur == NULL)
         return ACTR_ECONTEXT;
     actr_t *rt = ctx->rt;
-    if (who.node != rt->node_id)
+    if (who.node != rt->node_id && (who.node == 0 || !actr__cluster_on(rt)))
         return who.node == 0 ? ACTR_EINVAL : ACTR_ENONODE;
     if (actr_ref_eq(who, ctx->self))
         return 0;
@@ -1064,6 +1127,8 @@ int actr_link(actr_ctx_t *ctx, actr_ref_t who)
     int rc = actr__deliver(rt, ctx, who, m, 0);
     if (rc == ACTR_ENOACTOR)
         send_exit(ctx, who, ctx->self, ACTR_REASON_NOPROC); /* as if it died now */
+    else if (rc == ACTR_ENONODE && who.node != rt->node_id)
+        send_exit(ctx, who, ctx->self, ACTR_REASON_NOCONNECTION);
     else if (rc != 0) {
         link_del(ctx->cur, who);
         return rc;

@@ -183,13 +183,7 @@ int actr_client_recv(actr_ctx_t *c, int timeout_ms, actr_msg_t **out)
 
 static void defer(actr_ctx_t *c, actr_msg_t *m)
 {
-    actr__ext_t *e = actr__ext(c->cur);
-    atomic_store_explicit(&m->node.next, NULL, memory_order_relaxed);
-    if (e->deferred_tail != NULL)
-        atomic_store_explicit(&e->deferred_tail->node.next, &m->node, memory_order_relaxed);
-    else
-        e->deferred_head = m;
-    e->deferred_tail = m;
+    actr__defer(actr__ext(c->cur), m);
 }
 
 int actr_client_call(actr_ctx_t *c, actr_ref_t to, actr_msg_t *msg, int timeout_ms,

@@ -18,6 +18,7 @@
  *    args, lists), so one walker frees it, also a half-filled config.
  *  - On error *out is zeroed and owns nothing.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -36,11 +37,15 @@ typedef enum conf_kind {
     K_UINT,    /* an unsigned integer of `size` bytes in min..max */
     K_BOOL,    /* int: true/false (also yes/no, on/off) */
     K_ENUM,    /* an integer of `size` bytes: the index of the name in `names` */
-    K_ARGS     /* void * + size_t at off2: any YAML value as msgpack */
+    K_ARGS,    /* void * + size_t at off2: any YAML value as msgpack */
+    K_STRLIST  /* char ** + size_t count at off2: a list of strings of min..max bytes,
+                  at most `size` of them */
 } conf_kind_t;
 
 #define F_REQUIRED 1u /* the key must be given */
 #define F_CONFDIR 2u  /* K_STRING: a path, relative ones resolved against the config's folder */
+#define F_ADDR 4u     /* K_STRING, K_STRLIST: HOST:PORT (IPv4, [IPv6] or localhost), port 1..65535 */
+#define F_ADDR0 8u    /* with F_ADDR: port 0 allowed too */
 
 typedef struct conf_table conf_table_t;
 
@@ -93,6 +98,11 @@ struct conf_table {
 #define T_ARGS(k, st, m, lenm)                                                                     \
     {                                                                                              \
         .key = k, .kind = K_ARGS, .off = offsetof(st, m), .off2 = offsetof(st, lenm)               \
+    }
+#define T_STRLIST(k, st, m, countm, lo, hi, maxn, fl)                                              \
+    {                                                                                              \
+        .key = k, .kind = K_STRLIST, .flags = fl, .off = offsetof(st, m),                          \
+        .off2 = offsetof(st, countm), .size = maxn, .min = lo, .max = hi                           \
     }
 #define T_SECTION(k, t)                                                                            \
     {                                                                                              \
@@ -179,6 +189,18 @@ static const conf_field_t store_fields[] = {
     T_ENUM("synchronous", actr_config_t, store.synchronous, sync_names, 0),
     T_UINT("max_value", actr_config_t, store.max_value, 1, 64u << 20, 1u << 20),
 };
+static const conf_field_t cluster_fields[] = {
+    T_BOOL("enabled", actr_config_t, cluster.enabled, 0),
+    T_STR("listen", actr_config_t, cluster.listen, 3, 80, "0.0.0.0:7400", F_ADDR | F_ADDR0),
+    T_STRLIST("peers", actr_config_t, cluster.peers, cluster.npeers, 3, 79, 1024, F_ADDR),
+    /* never shown in messages; may be empty (e.g. ${ACTR_CLUSTER_SECRET:-}) while the
+     * cluster is off: its length is checked when enabled (check_cluster) */
+    T_STR("secret", actr_config_t, cluster.secret, 0, 4096, NULL, 0),
+    T_UINT("heartbeat_ms", actr_config_t, cluster.heartbeat_ms, 10, 60000, 1000),
+    T_UINT("dead_after_ms", actr_config_t, cluster.dead_after_ms, 50, 600000, 5000),
+    T_UINT("max_frame", actr_config_t, cluster.max_frame, 1024, 1u << 30, 8u << 20),
+    T_UINT("max_queue", actr_config_t, cluster.max_queue, 64u << 10, 16ull << 30, 64u << 20),
+};
 
 #define SECTION_TABLE(f)                                                                           \
     {                                                                                              \
@@ -190,6 +212,7 @@ static const conf_table_t limits_table = SECTION_TABLE(limits_fields);
 static const conf_table_t log_table = SECTION_TABLE(log_fields);
 static const conf_table_t control_table = SECTION_TABLE(control_fields);
 static const conf_table_t store_table = SECTION_TABLE(store_fields);
+static const conf_table_t cluster_table = SECTION_TABLE(cluster_fields);
 
 static const conf_field_t root_fields[] = {
     T_SECTION("node", node_table),
@@ -198,6 +221,7 @@ static const conf_field_t root_fields[] = {
     T_SECTION("log", log_table),
     T_SECTION("control", control_table),
     T_SECTION("store", store_table),
+    T_SECTION("cluster", cluster_table),
     T_LIST("plugins", actr_config_t, plugins, nplugins, plugin_table),
 };
 static const conf_table_t root_table = SECTION_TABLE(root_fields);
@@ -268,6 +292,16 @@ static void free_fields(const conf_table_t *t, char *base)
         case K_SECTION:
             free_fields(f->sub, base);
             break;
+        case K_STRLIST: {
+            char **arr = load_ptr(base + f->off);
+            size_t n = load_size(base + f->off2);
+            for (size_t k = 0; k < n; k++)
+                free(arr[k]);
+            free(arr);
+            store_ptr(base + f->off, NULL);
+            store_size(base + f->off2, 0);
+            break;
+        }
         case K_LIST: {
             char *arr = load_ptr(base + f->off);
             size_t n = load_size(base + f->off2);
@@ -352,9 +386,58 @@ static const char *near_miss(const char *key, size_t n, const char *const *names
     return best;
 }
 
+/* 1 if s[0..n) is HOST:PORT: an IPv4 address, [IPv6] or localhost, and a
+ * port 1..65535 (0..65535 with allow0). */
+static int addr_ok(const char *s, size_t n, int allow0)
+{
+    char host[64];
+    size_t hl, i;
+    if (n > 0 && s[0] == '[') {
+        const char *e = memchr(s, ']', n);
+        if (e == NULL || (size_t)(e - s) + 1 >= n || e[1] != ':')
+            return 0;
+        hl = (size_t)(e - s) - 1;
+        if (hl == 0 || hl >= sizeof(host))
+            return 0;
+        memcpy(host, s + 1, hl);
+        host[hl] = '\0';
+        i = (size_t)(e - s) + 2;
+        unsigned char a6[16];
+        if (inet_pton(AF_INET6, host, a6) != 1)
+            return 0;
+    } else {
+        const char *c = NULL;
+        for (size_t k = 0; k < n; k++)
+            if (s[k] == ':')
+                c = s + k;
+        if (c == NULL || (hl = (size_t)(c - s)) == 0 || hl >= sizeof(host))
+            return 0;
+        memcpy(host, s, hl);
+        host[hl] = '\0';
+        i = hl + 1;
+        unsigned char a4[4];
+        if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, a4) != 1)
+            return 0;
+    }
+    if (i >= n || n - i > 5)
+        return 0;
+    unsigned long port = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        port = port * 10 + (unsigned long)(s[i] - '0');
+    }
+    return port <= 65535 && (port > 0 || allow0);
+}
+
 static void expectation(const conf_field_t *f, char *dst, size_t cap)
 {
     char names[200];
+    if (f->flags & F_ADDR) {
+        snprintf(dst, cap, "HOST:PORT (HOST an IPv4 address, [IPv6] or localhost; PORT %s..65535)",
+                 (f->flags & F_ADDR0) ? "0" : "1");
+        return;
+    }
     switch (f->kind) {
     case K_UINT:
         snprintf(dst, cap, "an integer %llu..%llu", (unsigned long long)f->min,
@@ -426,10 +509,16 @@ static int read_scalar(actr__conf_parser_t *p, const conf_field_t *f, char *base
     switch (f->kind) {
     case K_STRING: {
         char *v;
-        if (n < f->min || n > f->max)
-            return actr__conf_fail(p, &ev->start_mark, "expected %s, got %zu bytes", want, n);
+        if (n < f->min || n > f->max) {
+            if (f->flags & F_ADDR)
+                return actr__conf_fail(p, &ev->start_mark, "expected %s, got '%s'", want, got);
+            return actr__conf_fail(p, &ev->start_mark, "expected a string of %llu..%llu bytes, got %zu bytes",
+                                   (unsigned long long)f->min, (unsigned long long)f->max, n);
+        }
         if (memchr(s, '\0', n) != NULL)
             return actr__conf_fail(p, &ev->start_mark, "a NUL byte is not allowed here");
+        if ((f->flags & F_ADDR) && !addr_ok(s, n, (f->flags & F_ADDR0) != 0))
+            return actr__conf_fail(p, &ev->start_mark, "expected %s, got '%s'", want, got);
         v = (f->flags & F_CONFDIR) ? resolve_path(p->source, s, n) : dup_mem(s, n);
         if (v == NULL)
             return actr__conf_nomem(p);
@@ -563,6 +652,50 @@ static int read_list(actr__conf_parser_t *p, const conf_field_t *f, char *base, 
     return 0;
 }
 
+/* A list of strings (K_STRLIST); each element is read as a K_STRING field. */
+static int read_strlist(actr__conf_parser_t *p, const conf_field_t *f, char *base, yaml_event_t *ev)
+{
+    char got[80], want[256];
+    int rc;
+    if (ev->type == YAML_SCALAR_EVENT && actr__conf_is_null(ev)) {
+        actr__conf_consume(p);
+        return 0;
+    }
+    expectation(f, want, sizeof(want));
+    if (ev->type != YAML_SEQUENCE_START_EVENT) {
+        actr__conf_describe(ev, got, sizeof(got));
+        return actr__conf_fail(p, &ev->start_mark, "expected a list of %s, got %s", want, got);
+    }
+    actr__conf_consume(p);
+    /* each element goes through read_scalar as a one-string field at slot 0 */
+    conf_field_t one = *f;
+    one.kind = K_STRING;
+    one.off = 0;
+    one.defstr = NULL;
+    for (;;) {
+        if ((rc = actr__conf_peek(p, &ev)) != 0)
+            return rc;
+        if (ev->type == YAML_SEQUENCE_END_EVENT)
+            break;
+        size_t n = load_size(base + f->off2);
+        if (n >= f->size)
+            return actr__conf_fail(p, &ev->start_mark, "more than %zu entries", f->size);
+        char **arr = realloc(load_ptr(base + f->off), (n + 1) * sizeof(char *));
+        if (arr == NULL)
+            return actr__conf_nomem(p);
+        arr[n] = NULL;
+        store_ptr(base + f->off, arr);
+        /* counted before it is filled, so an error frees what it holds */
+        store_size(base + f->off2, n + 1);
+        size_t old = actr__conf_path_index(p, n);
+        if ((rc = read_scalar(p, &one, (char *)&arr[n], ev)) != 0)
+            return rc;
+        actr__conf_path_restore(p, old);
+    }
+    actr__conf_consume(p);
+    return 0;
+}
+
 static int read_value(actr__conf_parser_t *p, const conf_field_t *f, char *base)
 {
     yaml_event_t *ev;
@@ -584,6 +717,8 @@ static int read_value(actr__conf_parser_t *p, const conf_field_t *f, char *base)
                                got);
     case K_LIST:
         return read_list(p, f, base, ev);
+    case K_STRLIST:
+        return read_strlist(p, f, base, ev);
     case K_ARGS: {
         void *data;
         size_t len;
@@ -752,13 +887,48 @@ static char *in_data_dir(const actr_config_t *c, const char *leaf)
     return s;
 }
 
+/* An enabled cluster needs a secret, and node.name must be a cluster node name. */
+static int check_cluster(actr__conf_parser_t *p, const actr_config_t *c)
+{
+    /* no position: the keys may be absent; the message names them */
+    if (c->cluster.secret == NULL || c->cluster.secret[0] == '\0')
+        return actr__conf_fail(p, NULL,
+                               "key 'cluster.secret': required when cluster.enabled is true (the "
+                               "shared cluster secret, at least 16 bytes; usually "
+                               "${ACTR_CLUSTER_SECRET})");
+    size_t sl = strlen(c->cluster.secret);
+    if (sl < 16)
+        return actr__conf_fail(p, NULL,
+                               "key 'cluster.secret': expected at least 16 bytes, got %zu "
+                               "(a longer random secret, shared by every node)",
+                               sl);
+    const char *nm = c->node.name;
+    size_t n = strlen(nm), i = 0;
+    while (i < n && ((nm[i] >= 'a' && nm[i] <= 'z') || (nm[i] >= 'A' && nm[i] <= 'Z') ||
+                     (nm[i] >= '0' && nm[i] <= '9') || nm[i] == '_' || nm[i] == '.' ||
+                     nm[i] == '-'))
+        i++;
+    if (n > 64 || i < n) {
+        char shown[80];
+        actr__conf_printable(shown, sizeof(shown), nm, n);
+        return actr__conf_fail(p, NULL,
+                               "key 'node.name': with cluster.enabled the node name must be "
+                               "1..64 of [A-Za-z0-9_.-], got '%s'",
+                               shown);
+    }
+    return 0;
+}
+
 /* Defaults that depend on other keys. */
 static int finish(actr__conf_parser_t *p, actr_config_t *c)
 {
+    int rc;
     if (c->control.socket == NULL && (c->control.socket = in_data_dir(c, "/control.sock")) == NULL)
         return actr__conf_nomem(p);
     if (c->store.path == NULL && (c->store.path = in_data_dir(c, "/actr.db")) == NULL)
         return actr__conf_nomem(p);
+    if (c->cluster.enabled && (rc = check_cluster(p, c)) != 0)
+        return rc;
     return actr__conf_check_names(p, c);
 }
 

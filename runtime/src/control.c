@@ -1,37 +1,34 @@
-/* control.c — the node's local control socket (actr/control.h): a Unix
- * stream socket served by its own thread, one JSON line per request and per
- * reply, and the client side that sends one request.
+/* control.c — the node's local control socket (actr/control.h): the server
+ * side (the Unix socket, its threads, the limits, reading request lines and
+ * writing reply lines) and the client side that sends one request. What a
+ * request line asks and what its reply says is control_cmds.c's business
+ * (control_int.h).
  *
  * Threads. actr_control_start binds and listens, then starts the server
  * thread, which polls the listening socket and the read end of a self-pipe.
  * Each accepted connection gets a worker thread, at most MAX_CONN at once
  * (one more waits up to FULL_WAIT_MS for a slot, then is told EBUSY and is
  * closed), so a slow or idle client delays nobody else. A worker reads
- * lines, answers each, and opens a client context (actr_client_open) of its
- * own the first time it needs one, closing it on the same thread when the
- * connection ends. actr_control_stop writes one byte to the self-pipe and
- * never reads it: the pipe stays readable, so it wakes the server thread and
- * every worker, each of which polls it next to its own descriptor. A
- * worker waiting for an actor's reply waits in slices of SLICE_MS and checks
- * the stop flag between them. Nothing else in a worker blocks (reads and
- * writes are non-blocking, behind poll with a deadline), so stop can wait
- * for the workers with a bound.
+ * lines, answers each (actr__ctl_handle), and the client context
+ * (actr_client_open) that a command opens on its first call is closed on
+ * the same thread when the connection ends. actr_control_stop writes one
+ * byte to the self-pipe and never reads it: the pipe stays readable, so it
+ * wakes the server thread and every worker, each of which polls it next to
+ * its own descriptor. A worker waiting for an actor's reply waits in slices
+ * of ACTR__CTL_SLICE_MS and checks the stop flag between them. Nothing else
+ * in a worker blocks (reads and writes are non-blocking, behind poll with a
+ * deadline), so stop can wait for the workers with a bound.
  *
  * Limits, so that a client can neither exhaust the node nor hold it: a
  * request line is at most MAX_LINE bytes (longer: an E2BIG reply, then the
  * connection is closed); a line must be complete within LINE_MS of its first
  * byte and the next one must start within IDLE_MS; a reply must be taken
- * within WRITE_MS; a call waits at most its timeout_ms (1..CALL_MAX_MS).
+ * within WRITE_MS; a call waits at most its timeout_ms (1..3600000,
+ * control_cmds.c).
  *
  * The socket file gets mode 0600 by chmod between bind and listen: until
  * listen nobody can connect, so no one can slip in while the mode is wider
  * (and the process-wide umask, shared with other threads, is left alone).
- *
- * Requests are parsed by actr_json_to_msgpack and read with actr_unpack, so
- * a call's "arg" reaches the actor as the very msgpack bytes of the JSON
- * value, with the same conversions (big integers, "$bin:") as everywhere.
- * Replies are built with jansson, except the call reply, whose payload is
- * already JSON text from actr_msgpack_to_json and is spliced in.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +36,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -51,9 +47,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <jansson.h>
-
 #include "actr.h"
+#include "control_int.h"
 #include "util.h"
 
 #define MAX_LINE (1u << 20)    /* bytes of one request line, newline excluded */
@@ -64,10 +59,6 @@
 #define WRITE_MS 10000         /* a reply must be taken by the client within this */
 #define FULL_WAIT_MS 1000      /* with all slots taken, wait this long for one */
 #define STOP_WAIT_MS 5000      /* actr_control_stop waits this long for workers */
-#define SLICE_MS 50            /* a call's wait checks for stop this often */
-#define CALL_DEFAULT_MS 5000
-#define CALL_MAX_MS 3600000
-#define KNOWN_CMDS "actors, plugins, call"
 
 typedef struct conn {
     struct conn *next;
@@ -94,7 +85,6 @@ struct actr_control {
 };
 
 /* ---- small helpers ----------------------------------------------------- */
-
 
 static uint64_t now_ms(void)
 {
@@ -178,287 +168,13 @@ static int write_all(int fd, const char *buf, size_t len, uint64_t deadline, int
     return 0;
 }
 
-/* A JSON string for s; bytes that are not valid UTF-8 become '?' (names and
- * messages may quote raw input). */
-static json_t *jstr(const char *s)
-{
-    json_t *j = json_string(s);
-    if (j != NULL)
-        return j;
-    char *c = strdup(s);
-    if (c == NULL)
-        return NULL;
-    for (char *p = c; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            *p = '?';
-    j = json_string(c);
-    free(c);
-    return j;
-}
-
-/* Serialise j (consumed) into a malloc'ed line; NULL on out of memory. */
-static char *dump(json_t *j)
-{
-    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
-    json_decref(j);
-    return s;
-}
-
-static char *error_reply(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static char *error_reply(int code, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    json_t *j = json_object();
-    if (j == NULL)
-        return NULL;
-    json_object_set_new(j, "ok", json_false());
-    json_object_set_new(j, "error", json_string(actr_err_name(code)));
-    json_object_set_new(j, "message", jstr(msg));
-    return dump(j);
-}
-
-/* ---- commands ------------------------------------------------------------ */
-
-static void on_actor(void *ud, const actr_actor_info_t *info)
-{
-    json_t *arr = ud, *a = json_object();
-    char ref[32];
-    if (a == NULL)
-        return;
-    snprintf(ref, sizeof(ref), "%u.%u", (unsigned)info->ref.slot, (unsigned)info->ref.gen);
-    json_object_set_new(a, "ref", json_string(ref));
-    json_object_set_new(a, "name", info->name ? jstr(info->name) : json_null());
-    json_object_set_new(a, "type", jstr(info->type ? info->type : "?"));
-    json_object_set_new(a, "mailbox", json_integer((json_int_t)info->mailbox));
-    json_object_set_new(
-        a, "handled",
-        json_integer(info->handled > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)info->handled));
-    json_array_append_new(arr, a);
-}
-
-static void on_plugin(void *ud, const actr_plugin_info_t *info)
-{
-    json_t *arr = ud, *p = json_object(), *types = json_array();
-    if (p == NULL || types == NULL) {
-        json_decref(p);
-        json_decref(types);
-        return;
-    }
-    json_object_set_new(p, "name", jstr(info->name ? info->name : ""));
-    json_object_set_new(p, "version", jstr(info->version ? info->version : ""));
-    json_object_set_new(p, "path", jstr(info->path ? info->path : ""));
-    for (uint32_t i = 0; i < info->ntypes && info->types != NULL; i++)
-        json_array_append_new(types, jstr(info->types[i] ? info->types[i] : ""));
-    json_object_set_new(p, "types", types);
-    json_object_set_new(
-        p, "actors",
-        json_integer(info->actors > (uint64_t)LLONG_MAX ? LLONG_MAX : (json_int_t)info->actors));
-    json_array_append_new(arr, p);
-}
-
-static char *list_reply(actr_t *rt, bool plugins)
-{
-    json_t *j = json_object(), *arr = json_array();
-    if (j == NULL || arr == NULL) {
-        json_decref(j);
-        json_decref(arr);
-        return NULL;
-    }
-    int rc = plugins ? actr_plugin_list(rt, on_plugin, arr) : actr_actors_list(rt, on_actor, arr);
-    if (rc != 0) {
-        json_decref(j);
-        json_decref(arr);
-        return error_reply(rc, "listing %s failed: %s", plugins ? "plugins" : "actors",
-                           actr_strerror(rc));
-    }
-    json_object_set_new(j, "ok", json_true());
-    json_object_set_new(j, plugins ? "plugins" : "actors", arr);
-    return dump(j);
-}
-
-/* An optional integer field in lo..hi (raw msgpack, NULL when absent). */
-static int int_field(const void *raw, size_t len, const char *key, int64_t lo, int64_t hi,
-                     int64_t *out, char **reply)
-{
-    if (raw == NULL)
-        return 0;
-    int64_t v;
-    if (actr_unpack(raw, len, "I", &v) != 0 || v < lo || v > hi) {
-        *reply = error_reply(ACTR_EINVAL, "\"%s\" must be an integer from %lld to %lld", key,
-                             (long long)lo, (long long)hi);
-        return ACTR_EINVAL;
-    }
-    *out = v;
-    return 0;
-}
-
-/* Wait for the reply to request `id`, in slices so that stop is noticed.
- * Returns 0 and *out, the REQFAIL code, ACTR_ETIMEDOUT or ACTR_ESTOPPED. */
-static int await_reply(actr_control_t *ctl, actr_ctx_t *client, uint64_t id, int timeout_ms,
-                       actr_msg_t **out)
-{
-    /* the runtime's own timeout (a REQFAIL) normally ends the wait; this
-     * deadline, a little later, is the backstop */
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms + 1000;
-    for (;;) {
-        actr_msg_t *m = NULL;
-        int left = ms_left(deadline);
-        if (left == 0)
-            return ACTR_ETIMEDOUT;
-        if (atomic_load_explicit(&ctl->stopping, memory_order_relaxed))
-            return ACTR_ESTOPPED;
-        int rc = actr_client_recv(client, left < SLICE_MS ? left : SLICE_MS, &m);
-        if (rc == ACTR_ETIMEDOUT)
-            continue;
-        if (rc != 0)
-            return rc;
-        if (actr_msg_request_id(m) == id) {
-            if (actr_msg_type(m) == ACTR_MSG_REQFAIL) {
-                rc = actr_msg_error(m);
-                actr_msg_free(m);
-                return rc ? rc : ACTR_ETIMEDOUT;
-            }
-            if (actr_msg_is_reply(m)) {
-                *out = m;
-                return 0;
-            }
-        }
-        actr_msg_free(m); /* nothing else is expected here */
-    }
-}
-
-static char *call(actr_control_t *ctl, actr_ctx_t **client, const void *const raw[5],
-                  const size_t rawlen[5])
-{
-    const char *name;
-    size_t nlen;
-    char nm[256];
-    int64_t type = 1, timeout = CALL_DEFAULT_MS;
-    char *reply = NULL;
-
-    if (raw[1] == NULL)
-        return error_reply(ACTR_EINVAL, "call needs \"name\": the registered name of an actor");
-    if (actr_unpack(raw[1], rawlen[1], "s", &name, &nlen) != 0 || nlen == 0 || nlen >= sizeof(nm) ||
-        memchr(name, '\0', nlen) != NULL)
-        return error_reply(ACTR_EINVAL, "\"name\" must be a string of 1 to 255 bytes");
-    memcpy(nm, name, nlen);
-    nm[nlen] = '\0';
-    if (int_field(raw[3], rawlen[3], "type", 0, ACTR_MSG_USER_MAX, &type, &reply) != 0 ||
-        int_field(raw[4], rawlen[4], "timeout_ms", 1, CALL_MAX_MS, &timeout, &reply) != 0)
-        return reply;
-
-    int rc = 0;
-    if (*client == NULL && (rc = actr_client_open(ctl->rt, client)) != 0)
-        return error_reply(rc, "cannot call \"%s\": %s", nm, actr_strerror(rc));
-    actr_ref_t to;
-    rc = actr_whereis(*client, nm, &to);
-    if (rc == ACTR_ENOENT)
-        return error_reply(ACTR_ENOACTOR, "no actor is registered as \"%s\"", nm);
-    if (rc != 0)
-        return error_reply(rc, "cannot look up \"%s\": %s", nm, actr_strerror(rc));
-
-    actr_msg_t *m = NULL;
-    /* no "arg": an empty payload; "arg": null is a msgpack nil */
-    rc = actr_msg_new(*client, (uint32_t)type, raw[2], raw[2] ? rawlen[2] : 0, &m);
-    uint64_t id = 0;
-    if (rc == 0)
-        rc = actr_request(*client, to, m, (uint32_t)timeout, &id);
-    if (rc == ACTR_ENOACTOR)
-        return error_reply(rc, "actor \"%s\" is gone", nm);
-    if (rc != 0)
-        return error_reply(rc, "cannot send to \"%s\": %s", nm, actr_strerror(rc));
-
-    actr_msg_t *r = NULL;
-    rc = await_reply(ctl, *client, id, (int)timeout, &r);
-    if (rc == ACTR_ETIMEDOUT)
-        return error_reply(rc, "\"%s\" did not reply within %lld ms", nm, (long long)timeout);
-    if (rc == ACTR_ENOACTOR)
-        return error_reply(rc, "\"%s\" stopped before replying", nm);
-    if (rc == ACTR_ESTOPPED)
-        return error_reply(rc, "the control socket is closing");
-    if (rc != 0)
-        return error_reply(rc, "call to \"%s\" failed: %s", nm, actr_strerror(rc));
-
-    size_t plen = 0;
-    const void *pl = actr_msg_data(r, &plen);
-    char *json = NULL;
-    rc = plen == 0 ? 0 : actr_msgpack_to_json(pl, plen, &json);
-    actr_msg_free(r);
-    if (rc == ACTR_EMSGPACK)
-        return error_reply(rc, "the reply of \"%s\" is not one well-formed msgpack value", nm);
-    if (rc != 0)
-        return error_reply(rc, "cannot convert the reply of \"%s\" to JSON: %s", nm,
-                           actr_strerror(rc));
-    const char *body = json ? json : "null";
-    size_t blen = strlen(body);
-    static const char head[] = "{\"ok\":true,\"reply\":";
-    reply = malloc(sizeof(head) + blen + 1);
-    if (reply != NULL) {
-        memcpy(reply, head, sizeof(head) - 1);
-        memcpy(reply + sizeof(head) - 1, body, blen);
-        memcpy(reply + sizeof(head) - 1 + blen, "}", 2);
-    }
-    actr_free(json);
-    return reply;
-}
-
-/* Answer one request line (NUL-terminated, no newline). Returns a malloc'ed
- * reply line, or NULL when out of memory. */
-static char *handle(actr_control_t *ctl, actr_ctx_t **client, const char *line)
-{
-    actr_error_t err;
-    void *mp = NULL;
-    size_t mplen = 0;
-    const char *cmd;
-    size_t clen;
-    char *reply;
-
-    if (line[strspn(line, " \t")] == '\0')
-        return error_reply(ACTR_EINVAL, "empty request: send one JSON object per line, e.g. "
-                                        "{\"cmd\":\"actors\"}");
-    int rc = actr_json_to_msgpack(line, &mp, &mplen, &err);
-    if (rc != 0)
-        return error_reply(rc, "bad request: %s", err.msg);
-
-    static const char *const keys[5] = {"cmd", "name", "arg", "type", "timeout_ms"};
-    const void *raw[5] = {NULL, NULL, NULL, NULL, NULL};
-    size_t rawlen[5] = {0, 0, 0, 0, 0};
-    rc = actr_unpack(mp, mplen, "{?s:* ?s:* ?s:* ?s:* ?s:*}", keys[0], &raw[0], &rawlen[0], keys[1],
-                     &raw[1], &rawlen[1], keys[2], &raw[2], &rawlen[2], keys[3], &raw[3],
-                     &rawlen[3], keys[4], &raw[4], &rawlen[4]);
-    if (rc != 0) {
-        reply = error_reply(ACTR_EINVAL, "a request must be a JSON object with a \"cmd\"");
-    } else if (raw[0] == NULL) {
-        reply = error_reply(ACTR_EINVAL, "missing \"cmd\" (one of: " KNOWN_CMDS ")");
-    } else if (actr_unpack(raw[0], rawlen[0], "s", &cmd, &clen) != 0) {
-        reply = error_reply(ACTR_EINVAL, "\"cmd\" must be a string (one of: " KNOWN_CMDS ")");
-    } else if (clen == 6 && memcmp(cmd, "actors", 6) == 0) {
-        reply = list_reply(ctl->rt, false);
-    } else if (clen == 7 && memcmp(cmd, "plugins", 7) == 0) {
-        reply = list_reply(ctl->rt, true);
-    } else if (clen == 4 && memcmp(cmd, "call", 4) == 0) {
-        reply = call(ctl, client, raw, rawlen);
-    } else {
-        int shown = clen > 64 ? 64 : (int)clen;
-        reply = error_reply(ACTR_EINVAL, "unknown command \"%.*s%s\" (known: " KNOWN_CMDS ")",
-                            shown, cmd, clen > 64 ? "..." : "");
-    }
-    actr_free(mp);
-    return reply;
-}
-
 /* ---- connections --------------------------------------------------------- */
 
 /* Send one reply line; false when the connection should end. */
 static bool send_line(actr_control_t *ctl, int fd, char *reply)
 {
     if (reply == NULL)
-        reply = error_reply(ACTR_ENOMEM, "out of memory");
+        reply = actr__ctl_error(ACTR_ENOMEM, "out of memory");
     if (reply == NULL)
         return false;
     size_t n = strlen(reply);
@@ -484,15 +200,17 @@ static void serve(conn_t *c)
             if (len > 0 && buf[len - 1] == '\r')
                 buf[--len] = '\0';
             if (len > MAX_LINE) {
-                send_line(ctl, c->fd,
-                          error_reply(ACTR_E2BIG, "request line longer than %u bytes", MAX_LINE));
+                send_line(
+                    ctl, c->fd,
+                    actr__ctl_error(ACTR_E2BIG, "request line longer than %u bytes", MAX_LINE));
                 break;
             }
             if (memchr(buf, '\0', len) != NULL) {
-                send_line(ctl, c->fd, error_reply(ACTR_EINVAL, "request line contains a NUL byte"));
+                send_line(ctl, c->fd,
+                          actr__ctl_error(ACTR_EINVAL, "request line contains a NUL byte"));
                 break;
             }
-            if (!send_line(ctl, c->fd, handle(ctl, &client, buf)))
+            if (!send_line(ctl, c->fd, actr__ctl_handle(ctl->rt, &ctl->stopping, &client, buf)))
                 break;
             have -= used;
             memmove(buf, nl + 1, have);
@@ -504,7 +222,7 @@ static void serve(conn_t *c)
         scanned = have;
         if (have > MAX_LINE) {
             send_line(ctl, c->fd,
-                      error_reply(ACTR_E2BIG, "request line longer than %u bytes", MAX_LINE));
+                      actr__ctl_error(ACTR_E2BIG, "request line longer than %u bytes", MAX_LINE));
             break;
         }
         uint64_t deadline = have > 0 ? line_since + LINE_MS : idle_since + IDLE_MS;
@@ -517,8 +235,8 @@ static void serve(conn_t *c)
         if (r == 0) {
             if (have > 0)
                 send_line(ctl, c->fd,
-                          error_reply(ACTR_ETIMEDOUT, "request line not completed within %d ms",
-                                      LINE_MS));
+                          actr__ctl_error(ACTR_ETIMEDOUT, "request line not completed within %d ms",
+                                          LINE_MS));
             break;
         }
         if (p[0].revents == 0)
@@ -588,7 +306,7 @@ static void reap(actr_control_t *ctl)
 /* Refuse a connection with one error line (best effort, never blocks). */
 static void refuse(int fd, int code, const char *msg)
 {
-    char *r = error_reply(code, "%s", msg);
+    char *r = actr__ctl_error(code, "%s", msg);
     if (r != NULL) {
         size_t n = strlen(r);
         r[n] = '\n';
@@ -674,9 +392,9 @@ static int fill_addr(struct sockaddr_un *sa, const char *path, actr_error_t *err
         return actr__fail(err, ACTR_EINVAL, "control socket path is empty");
     if (n >= sizeof(sa->sun_path))
         return actr__fail(err, ACTR_EINVAL,
-                    "control socket path %s is %zu bytes long; a Unix socket path must be "
-                    "shorter than %zu bytes",
-                    path, n, sizeof(sa->sun_path));
+                          "control socket path %s is %zu bytes long; a Unix socket path must be "
+                          "shorter than %zu bytes",
+                          path, n, sizeof(sa->sun_path));
     memcpy(sa->sun_path, path, n + 1);
     return 0;
 }
@@ -692,8 +410,8 @@ static int clear_path(const struct sockaddr_un *sa, const char *path, actr_error
         return actr__fail(err, -errno, "control socket %s: %s", path, strerror(errno));
     }
     if (!S_ISSOCK(st.st_mode))
-        return actr__fail(err, ACTR_EEXIST, "control socket %s: the path exists and is not a socket",
-                    path);
+        return actr__fail(err, ACTR_EEXIST,
+                          "control socket %s: the path exists and is not a socket", path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0)
         return actr__fail(err, -errno, "control socket %s: socket: %s", path, strerror(errno));
@@ -701,14 +419,14 @@ static int clear_path(const struct sockaddr_un *sa, const char *path, actr_error
     int e = errno;
     close(fd);
     if (rc == 0 || e == EAGAIN)
-        return actr__fail(err, ACTR_EBUSY, "control socket %s is in use: another node is serving it",
-                    path);
+        return actr__fail(err, ACTR_EBUSY,
+                          "control socket %s is in use: another node is serving it", path);
     if (e != ECONNREFUSED)
         return actr__fail(err, -e, "control socket %s: cannot probe the existing socket: %s", path,
-                    strerror(e));
+                          strerror(e));
     if (unlink(path) != 0 && errno != ENOENT)
-        return actr__fail(err, -errno, "control socket %s: cannot remove the stale socket: %s", path,
-                    strerror(errno));
+        return actr__fail(err, -errno, "control socket %s: cannot remove the stale socket: %s",
+                          path, strerror(errno));
     return 0;
 }
 
@@ -736,7 +454,8 @@ int actr_control_start(actr_t *rt, const char *path, actr_control_t **out, actr_
     if (out != NULL)
         *out = NULL;
     if (rt == NULL || path == NULL || out == NULL)
-        return actr__fail(err, ACTR_EINVAL, "actr_control_start: runtime, path and out are required");
+        return actr__fail(err, ACTR_EINVAL,
+                          "actr_control_start: runtime, path and out are required");
     if ((rc = fill_addr(&sa, path, err)) != 0 || (rc = clear_path(&sa, path, err)) != 0)
         return rc;
 
@@ -759,8 +478,8 @@ int actr_control_start(actr_t *rt, const char *path, actr_control_t **out, actr_
     if (bind(ctl->lfd, (const struct sockaddr *)&sa, sizeof(sa)) != 0) {
         int e = errno;
         if (e == EADDRINUSE)
-            rc = actr__fail(err, ACTR_EBUSY, "control socket %s is in use: another node is serving it",
-                      path);
+            rc = actr__fail(err, ACTR_EBUSY,
+                            "control socket %s is in use: another node is serving it", path);
         else
             rc = actr__fail(err, -e, "control socket %s: bind: %s", path, strerror(e));
         goto fail_free;
@@ -785,7 +504,8 @@ int actr_control_start(actr_t *rt, const char *path, actr_control_t **out, actr_
         goto fail_unlink;
     }
     if ((rc = start_thread(&ctl->th, server_main, ctl)) != 0) {
-        rc = actr__fail(err, rc, "control socket %s: cannot start its thread: %s", path, strerror(-rc));
+        rc = actr__fail(err, rc, "control socket %s: cannot start its thread: %s", path,
+                        strerror(-rc));
         goto fail_unlink;
     }
     *out = ctl;
@@ -852,7 +572,8 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
     if (reply != NULL)
         *reply = NULL;
     if (path == NULL || request == NULL || reply == NULL)
-        return actr__fail(err, ACTR_EINVAL, "actr_control_request: path, request and reply are required");
+        return actr__fail(err, ACTR_EINVAL,
+                          "actr_control_request: path, request and reply are required");
     if ((rc = fill_addr(&sa, path, err)) != 0)
         return rc;
     /* a negative timeout waits as long as it takes */
@@ -876,12 +597,12 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
         if (e == ENOENT)
             return actr__fail(err, -e, "no control socket at %s (is the node running?)", path);
         if (e == ECONNREFUSED)
-            return actr__fail(err, -e, "nothing listens on %s (a stale socket of a node that is gone?)",
-                        path);
+            return actr__fail(
+                err, -e, "nothing listens on %s (a stale socket of a node that is gone?)", path);
         if (e == EAGAIN)
             return actr__fail(err, ACTR_ETIMEDOUT,
-                        "control socket %s: busy, could not connect within %d ms", path,
-                        timeout_ms);
+                              "control socket %s: busy, could not connect within %d ms", path,
+                              timeout_ms);
         return actr__fail(err, -e, "control socket %s: connect: %s", path, strerror(e));
     }
 
@@ -906,8 +627,9 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
         close(fd);
         if (rc == ACTR_ETIMEDOUT)
             return actr__fail(err, rc, "control socket %s: request not taken within %d ms", path,
-                        timeout_ms);
-        return actr__fail(err, rc, "control socket %s: sending the request: %s", path, actr_strerror(rc));
+                              timeout_ms);
+        return actr__fail(err, rc, "control socket %s: sending the request: %s", path,
+                          actr_strerror(rc));
     }
 
     size_t cap = 4096, have = 0;
@@ -918,8 +640,8 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
             size_t nc = cap * 2;
             char *nb = nc <= (size_t)MAX_REPLY + 2 ? realloc(buf, nc) : NULL;
             if (nb == NULL) {
-                rc = actr__fail(err, ACTR_EPROTO, "control socket %s: reply longer than %u bytes", path,
-                          MAX_REPLY);
+                rc = actr__fail(err, ACTR_EPROTO, "control socket %s: reply longer than %u bytes",
+                                path, MAX_REPLY);
                 break;
             }
             buf = nb;
@@ -939,22 +661,22 @@ int actr_control_request(const char *path, const char *request, int timeout_ms, 
             continue;
         }
         if (got == 0) {
-            rc = actr__fail(err, ACTR_EPROTO, "control socket %s: connection closed before a full reply",
-                      path);
+            rc = actr__fail(err, ACTR_EPROTO,
+                            "control socket %s: connection closed before a full reply", path);
             break;
         }
         if (errno == EINTR)
             continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
             rc = actr__fail(err, -errno, "control socket %s: receiving the reply: %s", path,
-                      strerror(errno));
+                            strerror(errno));
             break;
         }
         struct pollfd p = {fd, POLLIN, 0};
         int left = ms_left(deadline);
         if (left == 0 || poll(&p, 1, left) == 0)
             rc = actr__fail(err, ACTR_ETIMEDOUT, "control socket %s: no reply within %d ms", path,
-                      timeout_ms);
+                            timeout_ms);
     }
     free(buf);
     close(fd);

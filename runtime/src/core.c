@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "cluster_int.h"
 
 void actr_options_init(actr_options_t *o)
 {
@@ -52,6 +52,7 @@ static void on_async(uv_async_t *h)
 {
     actr_t *rt = h->data;
     actr__timers_process(rt);
+    actr__cluster_io(rt);
     if (!atomic_load_explicit(&rt->stopping, memory_order_acquire))
         return;
     if (!atomic_exchange_explicit(&rt->stop_swept, 1, memory_order_acq_rel)) {
@@ -62,6 +63,7 @@ static void on_async(uv_async_t *h)
     if (atomic_load_explicit(&rt->live, memory_order_acquire) == 0 &&
         !atomic_exchange_explicit(&rt->io_closed, 1, memory_order_acq_rel)) {
         actr__timers_close(rt);
+        actr__cluster_close(rt);
         uv_close((uv_handle_t *)h, NULL);
     }
 }
@@ -289,9 +291,12 @@ void actr_close(actr_t *rt)
         if (rt->async_inited)
             uv_close((uv_handle_t *)&rt->async, NULL);
         actr__timers_close(rt);
+        actr__cluster_close(rt);
         uv_run(&rt->loop, UV_RUN_DEFAULT);
     }
     actr__store_close(rt);
+    actr__cluster_free(rt);
+    actr__remote_free(rt);
     free_slots(rt);
     actr__plugins_free(rt);
     actr__timers_free(rt);

@@ -8,6 +8,7 @@
 
 #include "internal.h"
 #include "actr/store.h"
+#include "actr/cluster.h"
 
 static void api_log(actr_ctx_t *ctx, int level, const char *line)
 {
@@ -76,6 +77,8 @@ const actr_host_api_t actr__host_api = {
     .free = api_free,
     .strerror = actr_strerror,
     .await = actr_await,
+    .name_of = actr_name_of,
+    .lookup = actr_lookup,
     .store_put = actr_store_put,
     .store_get = actr_store_get,
     .store_delete = actr_store_delete,

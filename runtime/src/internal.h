@@ -259,6 +259,8 @@ struct actr {
     struct actr__watchers *watchers; /* plugin file watchers (watch.c); NULL when none */
     pthread_mutex_t history_mu;      /* appends to the plugin history (history.c) */
     struct actr__store *store;       /* the state store (store.c); NULL until opened */
+    struct actr__cluster *cluster;   /* the cluster link layer (cluster.c); NULL until started */
+    struct actr__remote *remote;     /* the cluster's message semantics (remote.c) */
 };
 
 /* ---- plugin types and the swap gate (plugin.c, swap.c) ----------------------
@@ -289,6 +291,13 @@ static inline int actr__gate(actr_ctx_t *ctx, const actr_behavior_t *b)
     if (atomic_load_explicit(&ctx->in_type, memory_order_relaxed) != t)
         atomic_store_explicit(&ctx->in_type, t, memory_order_seq_cst);
     return atomic_load_explicit(&t->paused, memory_order_seq_cst);
+}
+
+/* 1 once the runtime has joined a cluster (actr_cluster_start publishes
+ * rt->cluster with release; any thread may ask). */
+static inline int actr__cluster_on(actr_t *rt)
+{
+    return __atomic_load_n(&rt->cluster, __ATOMIC_ACQUIRE) != NULL;
 }
 
 /* the function table every context carries (hostapi.c) */
@@ -323,6 +332,10 @@ int actr__check_ctx(actr_ctx_t *ctx);
 actr__actor_t *actr__slot(actr_t *rt, uint32_t slot);
 int actr__lookup(actr_t *rt, actr_ref_t ref, actr__actor_t **out);
 int actr__deliver(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m, int counted);
+/* Deliver m (not counted against the bound) on the I/O thread; when every
+ * worker is parked, run the target's activation right there instead of
+ * waking one (ctx is the I/O thread's). Returns 0 or the lookup's error. */
+int actr__deliver_io(actr_t *rt, actr_ctx_t *ctx, actr_ref_t to, actr_msg_t *m);
 void actr__run_actor(actr_ctx_t *ctx, actr__actor_t *a);
 int actr__alloc_slot(actr_t *rt, int kind, actr__actor_t **out);
 void actr__release_slot(actr_t *rt, actr__actor_t *a);
@@ -330,10 +343,20 @@ void actr__release_slot(actr_t *rt, actr__actor_t *a);
 void actr__wake_waiters(actr_ctx_t *ctx, actr__actor_t *a, uint32_t gen, unsigned max);
 void actr__drained(actr_ctx_t *ctx, actr__actor_t *a, uint32_t n);
 void actr__drop_stale(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, const char *reason);
+/* Runtime notices, never refused for a full mailbox (also to other nodes). */
+void actr__send_down(actr_ctx_t *ctx, actr_ref_t dead, actr_ref_t to, uint64_t id,
+                     const char *reason);
+void actr__send_exit(actr_ctx_t *ctx, actr_ref_t dead, actr_ref_t to, const char *reason);
+void actr__send_reqfail(actr_ctx_t *ctx, actr_ref_t from, actr_ref_t to, uint64_t id, int code);
+/* Register a request id of the calling actor or client whose answer will
+ * come from elsewhere (as actr_request does), with a timeout (0 = none). */
+int actr__pending_add(actr_ctx_t *ctx, uint32_t timeout_ms, uint64_t *id);
 /* Free a slot's remembered death reason (at close). */
 void actr__forget_reason(actr__actor_t *a);
 int actr__filter(actr_ctx_t *ctx, actr__actor_t *a, actr_msg_t *m, char *reason, size_t cap);
 actr__ext_t *actr__ext(actr__actor_t *a);
+/* Append m (its reference kept) to the messages e sets aside. */
+void actr__defer(actr__ext_t *e, actr_msg_t *m);
 void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const char *reason);
 /* Free an extension record and what it owns, without notifying anyone. */
 void actr__ext_destroy(actr_ctx_t *ctx, actr__ext_t *e);
@@ -352,6 +375,9 @@ void actr__sched_join(actr_t *rt);
 void actr__sched_free(actr_t *rt);
 void actr__sched_ready(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a);
 void actr__sched_requeue(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a);
+/* Make n actors runnable at once from a thread that is not a worker (their
+ * schedule tokens go with them). */
+void actr__sched_inject(actr_t *rt, actr__actor_t *const *v, size_t n);
 
 /* client.c */
 void actr__client_wake(actr_t *rt, actr__actor_t *a);
@@ -372,6 +398,9 @@ void actr__names_free(actr_t *rt);
 void actr__name_drop(actr_t *rt, const char *name, actr_ref_t who);
 int actr__name_claim(actr_t *rt, const char *name, actr_ref_t who);
 void actr__topic_drop(actr_t *rt, const char *topic, actr_ref_t who);
+/* Deliver msg (consumed) to this node's subscribers of topic, from `from`. */
+int actr__publish_local(actr_ctx_t *ctx, const char *topic, actr_msg_t *msg, actr_ref_t from,
+                        size_t *delivered);
 /* The registered name of `who` into buf; returns 1 if it has one. */
 int actr__name_of(actr_t *rt, actr_ref_t who, char *buf, size_t cap);
 

@@ -416,6 +416,26 @@ int actr__plugin_copy(actr_t *rt, struct actr__plugins *ps, const char *path, in
     return 0;
 }
 
+int actr__plugin_copy_file(actr_t *rt, struct actr__plugins *ps, const char *path, char **out,
+                           actr_error_t *err)
+{
+    *out = NULL;
+    int in = open(path, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        int e = errno;
+        return actr__fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
+                          e == ENOENT ? "no such file" : strerror(e));
+    }
+    struct stat st;
+    int rc;
+    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode))
+        rc = actr__fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
+    else
+        rc = actr__plugin_copy(rt, ps, path, in, out, err);
+    close(in);
+    return rc;
+}
+
 /* ---- registry records ------------------------------------------------------------------ */
 
 static void plugin_free(plugin_t *p)
@@ -581,20 +601,8 @@ int actr_plugin_load(actr_t *rt, const char *path, actr_error_t *err)
     if (ps == NULL)
         return actr__fail(err, ACTR_ENOMEM, "%s: out of memory", path);
 
-    int in = open(path, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        int e = errno;
-        return actr__fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
-                    e == ENOENT ? "no such file" : strerror(e));
-    }
-    struct stat st;
-    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(in);
-        return actr__fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
-    }
     char *copy = NULL;
-    int rc = actr__plugin_copy(rt, ps, path, in, &copy, err);
-    close(in);
+    int rc = actr__plugin_copy_file(rt, ps, path, &copy, err);
     if (rc != 0)
         return rc;
 
@@ -766,6 +774,7 @@ int actr_plugin_unload(actr_t *rt, const char *name, int force, actr_error_t *er
     actr__plugin_close(p, 1);
     actr__log(rt, ACTR_LOG_INFO, ACTR_REF_NONE, "plugin %s %s unloaded", p->name, p->version);
     actr__plugin_event(rt, p->name, "unload", p->version, "", p->path, 0, "", 0, 0);
+    (void)actr_plugin_unwatch(rt, name); /* its file is no longer a version of anything */
     plugin_free(p);
     return 0;
 }

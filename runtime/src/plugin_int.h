@@ -98,6 +98,10 @@ int actr__plugin_check_types(const char *shown, opened_t *o, struct actr__plugin
                              const plugin_t *self, actr_error_t *err);
 int actr__plugin_copy(actr_t *rt, struct actr__plugins *ps, const char *path, int in, char **out,
                       actr_error_t *err);
+/* Open `path`, check it is a regular file and copy it privately (the copy's
+ * path to *out, owned). Returns 0 or the error, with err naming path. */
+int actr__plugin_copy_file(actr_t *rt, struct actr__plugins *ps, const char *path, char **out,
+                           actr_error_t *err);
 struct actr__plugins *actr__plugins_peek(actr_t *rt);
 int actr__on_runtime_thread(actr_t *rt);
 uint64_t actr__plugin_live(const plugin_t *p);

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cluster_int.h"
 
 typedef struct actr__sublist {
     actr_ref_t *refs;
@@ -167,6 +167,20 @@ int actr__name_of(actr_t *rt, actr_ref_t who, char *buf, size_t cap)
     return found;
 }
 
+int actr_name_of(actr_ctx_t *ctx, actr_ref_t who, char *buf, size_t cap)
+{
+    if (ctx == NULL || buf == NULL || cap == 0)
+        return ACTR_EINVAL;
+    char name[256];
+    if (!actr__name_of(ctx->rt, who, name, sizeof(name)))
+        return ACTR_ENOENT;
+    size_t n = strlen(name);
+    if (n >= cap)
+        return ACTR_E2BIG;
+    memcpy(buf, name, n + 1);
+    return 0;
+}
+
 int actr_register(actr_ctx_t *ctx, const char *name, actr_ref_t who)
 {
     if (ctx == NULL || !valid_name(name))
@@ -215,6 +229,26 @@ int actr_whereis(actr_ctx_t *ctx, const char *name, actr_ref_t *out)
 int actr_send_name(actr_ctx_t *ctx, const char *name, actr_msg_t *msg)
 {
     actr_ref_t to;
+    if (ctx != NULL && name != NULL && msg != NULL && strchr(name, '@') != NULL) {
+        int handled;
+        int rc = actr__remote_send_named(ctx->rt, ctx, name, msg, &handled);
+        if (handled)
+            return rc;
+        char local[256]; /* name@<this node>: the bare name */
+        size_t n = (size_t)(strrchr(name, '@') - name);
+        if (n >= sizeof(local)) {
+            actr__msg_unref(ctx, msg);
+            return ACTR_EINVAL;
+        }
+        memcpy(local, name, n);
+        local[n] = '\0';
+        rc = actr_whereis(ctx, local, &to);
+        if (rc != 0) {
+            actr__msg_unref(ctx, msg);
+            return rc == ACTR_ENOENT ? ACTR_ENOACTOR : rc;
+        }
+        return actr_send(ctx, to, msg);
+    }
     int rc = actr_whereis(ctx, name, &to);
     if (rc != 0) {
         actr__msg_unref(ctx, msg);
@@ -339,6 +373,19 @@ int actr_publish(actr_ctx_t *ctx, const char *topic, actr_msg_t *msg, size_t *de
         actr__msg_unref(ctx, msg);
         return ACTR_E2BIG;
     }
+    /* the subscribers on other nodes get a copy each; a full outbound queue
+     * (ACTR_EAGAIN) is reported like a full mailbox here */
+    int remote_rc = actr__remote_publish(rt, ctx, topic, msg);
+    int rc = actr__publish_local(ctx, topic, msg, ctx->self, delivered);
+    return rc != 0 ? rc : remote_rc;
+}
+
+int actr__publish_local(actr_ctx_t *ctx, const char *topic, actr_msg_t *msg, actr_ref_t from,
+                        size_t *delivered)
+{
+    actr_t *rt = ctx->rt;
+    if (delivered != NULL)
+        *delivered = 0;
     /* snapshot the subscribers, then deliver outside the lock */
     actr_ref_t *subs = NULL;
     size_t n = 0;
@@ -363,7 +410,7 @@ int actr_publish(actr_ctx_t *ctx, const char *topic, actr_msg_t *msg, size_t *de
         }
         if (i + 1 == n)
             msg = NULL; /* the last subscriber gets the original */
-        m->from = ctx->self;
+        m->from = from;
         int r = actr__deliver(rt, ctx, subs[i], m, 1);
         if (r == 0)
             ok++;

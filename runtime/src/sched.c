@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_int.h"
 #include "internal.h"
 
 static inline void cpu_relax(void)
@@ -126,14 +127,65 @@ static actr__actor_t *inject_pop_locked(actr_t *rt)
     return a;
 }
 
-static actr__actor_t *inject_pop(actr_t *rt)
+#define INJECT_BATCH 64
+
+/* Take the oldest injected actor for worker w, and with it a share of the
+ * rest into w's own deque (as Go's scheduler takes from its global queue):
+ * a burst of injected actors (a swap resuming thousands, a client flooding)
+ * then spreads over the workers and is served at the pace of local work,
+ * not one actor per pass. */
+static actr__actor_t *inject_pop(actr__worker_t *w)
 {
+    actr_t *rt = w->rt;
     if (atomic_load_explicit(&rt->inj_count, memory_order_relaxed) == 0)
         return NULL;
+    actr__actor_t *more[INJECT_BATCH];
+    size_t k = 0;
     pthread_mutex_lock(&rt->park_mu);
     actr__actor_t *a = inject_pop_locked(rt);
+    if (a != NULL && rt->inj_len > 1) {
+        size_t share = rt->inj_len / rt->nworkers;
+        if (share > INJECT_BATCH)
+            share = INJECT_BATCH;
+        while (k < share)
+            more[k++] = inject_pop_locked(rt);
+    }
     pthread_mutex_unlock(&rt->park_mu);
+    for (size_t i = 0; i < k; i++)
+        if (actr__dq_push(&w->dq, more[i]) != 0)
+            inject_push(rt, more[i]); /* deque full: back where it came from */
     return a;
+}
+
+void actr__sched_inject(actr_t *rt, actr__actor_t *const *v, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        pthread_mutex_lock(&rt->park_mu);
+        /* in slices, so that workers can take from the queue meanwhile */
+        for (size_t end = i + 1024 < n ? i + 1024 : n; i < end; i++) {
+            if (atomic_load_explicit(&v[i]->kind, memory_order_relaxed) == ACTR__KIND_CLIENT) {
+                pthread_mutex_unlock(&rt->park_mu);
+                actr__client_wake(rt, v[i]);
+                pthread_mutex_lock(&rt->park_mu);
+                continue;
+            }
+            if (rt->inj_len == rt->inj_cap) {
+                pthread_mutex_unlock(&rt->park_mu);
+                inject_push(rt, v[i]); /* grows the ring */
+                pthread_mutex_lock(&rt->park_mu);
+                continue;
+            }
+            rt->inject[(rt->inj_head + rt->inj_len) % rt->inj_cap] = v[i];
+            rt->inj_len++;
+        }
+        atomic_store_explicit(&rt->inj_count, rt->inj_len, memory_order_relaxed);
+        for (unsigned w = 0; w < rt->nworkers && atomic_load_explicit(&rt->nparked,
+                                                                       memory_order_relaxed) > 0;
+             w++)
+            wake_one_locked(rt);
+        pthread_mutex_unlock(&rt->park_mu);
+    }
 }
 
 void actr__sched_ready(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a)
@@ -218,13 +270,13 @@ static actr__actor_t *next_actor(actr__worker_t *w)
         actr__actor_t *a;
         /* every 61st activation look at the injection queue first, so actors
          * made runnable by clients and timers are not starved by local work */
-        if ((w->activations % 61) == 60 && (a = inject_pop(rt)) != NULL)
+        if ((w->activations % 61) == 60 && (a = inject_pop(w)) != NULL)
             return a;
         /* own queue in FIFO order (from the top, as thieves do): an actor
          * requeued after a full batch goes behind the ones already waiting */
         if ((a = actr__dq_steal(&w->dq)) != NULL)
             return a;
-        if ((a = inject_pop(rt)) != NULL)
+        if ((a = inject_pop(w)) != NULL)
             return a;
         if ((a = steal(w)) != NULL)
             return a;
@@ -235,7 +287,7 @@ static actr__actor_t *next_actor(actr__worker_t *w)
         do {
             for (int i = 0; i < 32; i++)
                 cpu_relax();
-            if ((a = inject_pop(rt)) != NULL)
+            if ((a = inject_pop(w)) != NULL)
                 return a;
             if ((a = steal(w)) != NULL)
                 return a;
@@ -303,6 +355,7 @@ static void *worker_main(void *arg)
             pthread_mutex_unlock(&rt->park_mu);
         }
         actr__run_actor(&w->ctx, a);
+        actr__cluster_flush(&w->ctx); /* one write per peer for what it sent */
         w->activations++;
         atomic_store_explicit(&w->act_pub, w->activations, memory_order_relaxed);
         if ((w->activations & 63) == 0)

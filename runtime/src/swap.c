@@ -40,13 +40,10 @@
  * is next run by a worker whose gate reads `paused` == 0 with seq_cst after
  * the swap cleared it.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -229,9 +226,11 @@ static int plugin_running(actr_t *rt, const plugin_t *p)
 {
     if (rt->workers == NULL)
         return 0;
-    for (unsigned i = 0; i < rt->nworkers; i++) {
-        actr__ptype_head_t *cur =
-            atomic_load_explicit(&rt->workers[i].ctx.in_type, memory_order_seq_cst);
+    /* the workers, and the I/O thread (it runs an activation when every
+     * worker is parked: actr__deliver_io) */
+    for (unsigned i = 0; i <= rt->nworkers; i++) {
+        actr_ctx_t *c = i < rt->nworkers ? &rt->workers[i].ctx : &rt->io_ctx;
+        actr__ptype_head_t *cur = atomic_load_explicit(&c->in_type, memory_order_seq_cst);
         if (cur == NULL)
             continue;
         for (uint32_t k = 0; k < p->ntypes; k++)
@@ -257,8 +256,7 @@ static void resume(actr_t *rt, plugin_t *p)
     h->v = NULL;
     h->n = h->cap = 0;
     pthread_mutex_unlock(&h->mu);
-    for (size_t i = 0; i < n; i++)
-        actr__sched_ready(rt, NULL, v[i]);
+    actr__sched_inject(rt, v, n);
     free(v);
 }
 
@@ -548,20 +546,8 @@ static int load_version(job_t *j, const char *path, actr__pver_t **out)
 {
     *out = NULL;
     actr_error_t *err = j->err;
-    int in = open(path, O_RDONLY | O_CLOEXEC);
-    if (in < 0) {
-        int e = errno;
-        return actr__fail(err, e == ENOENT ? ACTR_ENOENT : -e, "%s: %s", path,
-                          e == ENOENT ? "no such file" : strerror(e));
-    }
-    struct stat st;
-    if (fstat(in, &st) != 0 || !S_ISREG(st.st_mode)) {
-        close(in);
-        return actr__fail(err, ACTR_EABI, "%s: not a shared object (not a regular file)", path);
-    }
     char *copy = NULL;
-    int rc = actr__plugin_copy(j->rt, j->ps, path, in, &copy, err);
-    close(in);
+    int rc = actr__plugin_copy_file(j->rt, j->ps, path, &copy, err);
     if (rc != 0)
         return rc;
     opened_t o;

@@ -99,6 +99,15 @@ static void check_defaults(const actr_config_t *c)
     ASSERT_STR_EQ(c->control.socket, "./actr-data/control.sock");
     ASSERT_EQ(c->nplugins, 0);
     ASSERT_NULL(c->plugins);
+    ASSERT_EQ(c->cluster.enabled, 0);
+    ASSERT_STR_EQ(c->cluster.listen, "0.0.0.0:7400");
+    ASSERT_EQ(c->cluster.npeers, 0);
+    ASSERT_NULL(c->cluster.peers);
+    ASSERT_NULL(c->cluster.secret);
+    ASSERT_EQ(c->cluster.heartbeat_ms, 1000);
+    ASSERT_EQ(c->cluster.dead_after_ms, 5000);
+    ASSERT_EQ(c->cluster.max_frame, 8u << 20);
+    ASSERT_EQ(c->cluster.max_queue, 64u << 20);
 }
 
 TEST_IMPL(config, defaults)
@@ -248,7 +257,7 @@ TEST_IMPL(config, env_substitution)
     /* Keys are not substituted. */
     expect_error_env("${HOST}: 1\n", &env,
                      "test.yaml:1:1: key '${HOST}': unknown key (expected one of: node, "
-                     "scheduler, limits, log, control, store, plugins)",
+                     "scheduler, limits, log, control, store, cluster, plugins)",
                      1, 1);
 }
 
@@ -327,11 +336,11 @@ TEST_IMPL(config, unknown_keys)
                  2, 3);
     expect_error("nod:\n  name: x\n",
                  "test.yaml:1:1: key 'nod': unknown key (did you mean 'node'? expected one of: "
-                 "node, scheduler, limits, log, control, store, plugins)",
+                 "node, scheduler, limits, log, control, store, cluster, plugins)",
                  1, 1);
     expect_error("services:\n  - name: echo\n",
                  "test.yaml:1:1: key 'services': unknown key (expected one of: node, scheduler, "
-                 "limits, log, control, store, plugins)",
+                 "limits, log, control, store, cluster, plugins)",
                  1, 1);
     expect_error("plugins:\n  - path: a.so\n    actors:\n      - name: x\n        typ: y\n",
                  "test.yaml:5:9: key 'plugins[0].actors[0].typ': unknown key (did you mean "
@@ -345,7 +354,7 @@ TEST_IMPL(config, unknown_keys)
     /* Control characters in a key are shown escaped. */
     expect_error("\"a\\tb\": 1\n",
                  "test.yaml:1:1: key 'a\\tb': unknown key (expected one of: node, scheduler, "
-                 "limits, log, control, store, plugins)",
+                 "limits, log, control, store, cluster, plugins)",
                  1, 1);
     expect_error("node:\n  ? [a]\n  : b\n",
                  "test.yaml:2:5: key 'node': expected a key (one of: name, data_dir), got a list",
@@ -410,11 +419,11 @@ TEST_IMPL(config, wrong_types)
                  2, 5);
     expect_error("- a\n- b\n",
                  "test.yaml:1:1: expected a mapping of sections (node, scheduler, limits, log, "
-                 "control, store, plugins) at the top, got a list",
+                 "control, store, cluster, plugins) at the top, got a list",
                  1, 1);
     expect_error("just text\n",
                  "test.yaml:1:1: expected a mapping of sections (node, scheduler, limits, log, "
-                 "control, store, plugins) at the top, got 'just text'",
+                 "control, store, cluster, plugins) at the top, got 'just text'",
                  1, 1);
 }
 
@@ -903,7 +912,7 @@ TEST_IMPL(config, relative_paths)
     actr_error_t e;
     ASSERT_ERR(actr_config_parse_buf("x: 1", 4, NULL, NULL, NULL, &c, &e), ACTR_ECONFIG);
     ASSERT_STR_EQ(e.msg, "<config>:1:1: key 'x': unknown key (expected one of: node, scheduler, "
-                         "limits, log, control, store, plugins)");
+                         "limits, log, control, store, cluster, plugins)");
     /* A NULL err is allowed; bad arguments are EINVAL. */
     ASSERT_ERR(actr_config_parse_buf("x: 1", 4, NULL, NULL, NULL, &c, NULL), ACTR_ECONFIG);
     ASSERT_ERR(actr_config_parse_buf(NULL, 4, NULL, NULL, NULL, &c, &e), ACTR_EINVAL);
@@ -985,4 +994,93 @@ TEST_IMPL(config, root_runtime_yaml)
                                              c.plugins[i].actors[j].args_len));
     }
     actr_config_free(&c);
+}
+
+/* ---- the cluster section ------------------------------------------------------ */
+
+TEST_IMPL(config, cluster)
+{
+    static const char yaml[] = "node: {name: node-a.1}\n"
+                               "cluster:\n"
+                               "  enabled: true\n"
+                               "  listen: \"[::1]:7400\"\n"
+                               "  peers:\n"
+                               "    - 10.0.0.2:7400\n"
+                               "    - localhost:7401\n"
+                               "    - \"[fe80::1]:9\"\n"
+                               "  secret: ${ACTR_CLUSTER_SECRET}\n"
+                               "  heartbeat_ms: 250\n"
+                               "  dead_after_ms: 3000\n"
+                               "  max_frame: 65536\n"
+                               "  max_queue: 17179869184\n";
+    fake_env_t env = {{"ACTR_CLUSTER_SECRET"}, {"0123456789abcdef0123"}};
+    actr_config_t c;
+    actr_error_t e;
+    ASSERT_OK(parse_env(yaml, &env, &c, &e));
+    ASSERT_EQ(c.cluster.enabled, 1);
+    ASSERT_STR_EQ(c.cluster.listen, "[::1]:7400");
+    ASSERT_EQ(c.cluster.npeers, 3);
+    ASSERT_STR_EQ(c.cluster.peers[0], "10.0.0.2:7400");
+    ASSERT_STR_EQ(c.cluster.peers[1], "localhost:7401");
+    ASSERT_STR_EQ(c.cluster.peers[2], "[fe80::1]:9");
+    ASSERT_STR_EQ(c.cluster.secret, "0123456789abcdef0123");
+    ASSERT_EQ(c.cluster.heartbeat_ms, 250);
+    ASSERT_EQ(c.cluster.dead_after_ms, 3000);
+    ASSERT_EQ(c.cluster.max_frame, 65536);
+    ASSERT_EQ(c.cluster.max_queue, 16ull << 30);
+    actr_config_free(&c);
+    ASSERT(is_zeroed(&c));
+    ASSERT_OK(parse("cluster: {peers: []}\n", &c, &e));
+    ASSERT_EQ(c.cluster.npeers, 0);
+    actr_config_free(&c);
+
+    /* an enabled cluster needs a secret, of at least 16 bytes (never shown) */
+    expect_error("cluster: {enabled: true}\n",
+                 "test.yaml: key 'cluster.secret': required when cluster.enabled is true (the "
+                 "shared cluster secret, at least 16 bytes; usually ${ACTR_CLUSTER_SECRET})",
+                 0, 0);
+    expect_error("cluster:\n  enabled: true\n  secret: short-secret\n",
+                 "test.yaml: key 'cluster.secret': expected at least 16 bytes, got 12 (a longer "
+                 "random secret, shared by every node)",
+                 0, 0);
+    expect_error("cluster:\n  enabled: true\n  secret: ${S:-}\n",
+                 "test.yaml: key 'cluster.secret': required when cluster.enabled is true (the "
+                 "shared cluster secret, at least 16 bytes; usually ${ACTR_CLUSTER_SECRET})",
+                 0, 0);
+    /* off: a short or empty secret is no error (runtime.yaml's ${VAR:-}) */
+    ASSERT_OK(parse("cluster:\n  enabled: ${C:-false}\n  secret: ${S:-}\n", &c, &e));
+    ASSERT_STR_EQ(c.cluster.secret, "");
+    actr_config_free(&c);
+    expect_error("node: {name: \"a b\"}\ncluster: {enabled: true, secret: 0123456789abcdef}\n",
+                 "test.yaml: key 'node.name': with cluster.enabled the node name must be 1..64 "
+                 "of [A-Za-z0-9_.-], got 'a b'",
+                 0, 0);
+    /* addresses */
+    expect_error("cluster: {listen: 7400}\n",
+                 "test.yaml:1:19: key 'cluster.listen': expected HOST:PORT (HOST an IPv4 "
+                 "address, [IPv6] or localhost; PORT 0..65535), got '7400'",
+                 1, 19);
+    expect_error("cluster:\n  peers: [10.0.0.1:1, \"example.org:80\"]\n",
+                 "test.yaml:2:23: key 'cluster.peers[1]': expected HOST:PORT (HOST an IPv4 "
+                 "address, [IPv6] or localhost; PORT 1..65535), got 'example.org:80'",
+                 2, 23);
+    expect_error("cluster:\n  peers: [\"10.0.0.1:0\"]\n",
+                 "test.yaml:2:11: key 'cluster.peers[0]': expected HOST:PORT (HOST an IPv4 "
+                 "address, [IPv6] or localhost; PORT 1..65535), got '10.0.0.1:0'",
+                 2, 11);
+    expect_error("cluster:\n  peers: \"10.0.0.1:1\"\n",
+                 "test.yaml:2:10: key 'cluster.peers': expected a list of HOST:PORT (HOST an "
+                 "IPv4 address, [IPv6] or localhost; PORT 1..65535), got '10.0.0.1:1'",
+                 2, 10);
+    expect_error("cluster:\n  peers: [[a]]\n",
+                 "test.yaml:2:11: key 'cluster.peers[0]': expected a string, got a list", 2, 11);
+    expect_error("cluster: {max_queue: 1}\n",
+                 "test.yaml:1:22: key 'cluster.max_queue': out of range: expected an integer "
+                 "65536..17179869184, got 1",
+                 1, 22);
+    expect_error("cluster: {heartbeats: 1}\n",
+                 "test.yaml:1:11: key 'cluster.heartbeats': unknown key (did you mean "
+                 "'heartbeat_ms'? expected one of: enabled, listen, peers, secret, heartbeat_ms, "
+                 "dead_after_ms, max_frame, max_queue)",
+                 1, 11);
 }

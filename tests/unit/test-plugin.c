@@ -13,7 +13,9 @@
  * listing entry, no private copy); that deleting or overwriting the original
  * file after loading changes nothing; unload refused while actors live,
  * forced unload killing them, and loading again afterwards; unload from a
- * handler refused; inspect; a type whose init fails; echo and kv end to end.
+ * handler refused; inspect; a type whose init fails; echo and kv end to end,
+ * kv without a store (memory only) and with one (writes answered after the
+ * commit, read back by a new actor and by a new runtime on the same file).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -27,6 +29,7 @@
 
 #include "actr.h"
 #include "actr/plugin.h"
+#include "files.h"
 #include "task.h"
 #include "util.h"
 
@@ -87,37 +90,18 @@ static const char *make_tmpdir(void)
 
 /* ---- file helpers ----------------------------------------------------------------- */
 
-static void *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ASSERT_NOT_NULL(f);
-    ASSERT_OK(fseek(f, 0, SEEK_END));
-    long n = ftell(f);
-    ASSERT(n > 0);
-    rewind(f);
-    void *buf = malloc((size_t)n);
-    ASSERT_NOT_NULL(buf);
-    ASSERT_EQ(fread(buf, 1, (size_t)n, f), n);
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void write_file(const char *path, const void *data, size_t len)
 {
     /* a new inode each time, as a build tool replacing the file would */
     unlink(path);
-    FILE *f = fopen(path, "wb");
-    ASSERT_NOT_NULL(f);
-    if (len > 0)
-        ASSERT_EQ(fwrite(data, 1, len, f), len);
-    ASSERT_OK(fclose(f));
+    test_write_file(path, data, len);
 }
 
 static void copy_prefix(const char *from, const char *to, size_t max)
 {
     size_t n;
-    void *buf = read_file(from, &n);
+    char *buf = test_read_file(from, &n);
+    ASSERT(n > 0);
     write_file(to, buf, n < max ? n : max);
     free(buf);
 }
@@ -421,7 +405,7 @@ TEST_IMPL(plugin, bad_files)
     const char *dir = make_tmpdir();
     char path[512];
     size_t n;
-    void *ok = read_file(TP("ok"), &n);
+    void *ok = test_read_file(TP("ok"), &n);
 
     snprintf(path, sizeof(path), "%s/half.so", dir);
     write_file(path, ok, n / 2);
@@ -857,6 +841,143 @@ TEST_IMPL(plugin, kv)
     kv_expect_error(kv_call(kv2, "{s:s s:s}", "op", "get", "key", "beta"), "not_found", NULL);
     ASSERT_EQ(live_of("kv"), 2);
     /* stopping frees the store (ASan checks the plugin's terminate) */
+    ASSERT_OK(actr_plugin_unload(rt, "kv", 1, NULL));
+    teardown();
+}
+
+/* A runtime with a state store at `db` (max_value bytes per value). */
+static void setup_store(const char *db, uint32_t max_value)
+{
+    setup();
+    actr_store_options_t so;
+    actr_store_options_init(&so);
+    so.path = db;
+    so.max_value = max_value;
+    actr_error_t err;
+    memset(&err, 0, sizeof(err));
+    if (actr_store_open(rt, &so, &err) != 0)
+        TEST_FAIL_("actr_store_open %s: %s", db, err.msg);
+}
+
+static actr_ref_t spawn_kv(const char *ns)
+{
+    uint8_t args[64];
+    size_t al;
+    actr_ref_t r;
+    ASSERT_OK(actr_pack(args, sizeof(args), &al, "{s:s}", "ns", ns));
+    ASSERT_OK(actr_spawn_type(cl, "kv", args, al, NULL, &r));
+    return r;
+}
+
+static void kv_expect_int(actr_ref_t kv, const char *key, int want)
+{
+    actr_msg_t *rep = kv_call(kv, "{s:s s:s}", "op", "get", "key", key);
+    bool ok = false;
+    int v = -1;
+    ASSERT_OK(actr_msg_unpack(rep, "{s:b ?s:i}", "ok", &ok, "value", &v));
+    if (!ok || v != want)
+        TEST_FAIL_("get %s: ok=%d value=%d, expected %d", key, ok, v, want);
+    actr_msg_free(rep);
+}
+
+/* kv with a store: writes answered after the commit, read back by a new
+ * actor on the same namespace and by a new runtime on the same file;
+ * namespaces are separate; oversized values and bad args refused. */
+TEST_IMPL(plugin, kv_durable)
+{
+    char db[300], keep[sizeof(tmpdir)];
+    snprintf(keep, sizeof(keep), "%s", make_tmpdir());
+    snprintf(db, sizeof(db), "%s/kv.db", keep);
+    setup_store(db, 256);
+    memcpy(tmpdir, keep, sizeof(keep)); /* setup clears it; teardown removes it */
+    ASSERT_OK(actr_plugin_load(rt, SHIPPED("kv"), NULL));
+    actr_ref_t a = spawn_kv("a");
+    for (int i = 0; i < 50; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%d", i);
+        kv_expect_ok(kv_call(a, "{s:s s:s s:i}", "op", "put", "key", key, "value", i));
+    }
+    bool ok = false, deleted = false;
+    actr_msg_t *rep = kv_call(a, "{s:s s:s}", "op", "delete", "key", "k0");
+    ASSERT_OK(actr_msg_unpack(rep, "{s:b s:b}", "ok", &ok, "deleted", &deleted));
+    ASSERT(ok && deleted);
+    actr_msg_free(rep);
+    kv_expect_ok(kv_call(a, "{s:s s:s s:i}", "op", "put", "key", "k1", "value", 1001));
+    /* over max_value: refused, nothing changes */
+    char big[400];
+    memset(big, 'b', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    kv_expect_error(kv_call(a, "{s:s s:s s:s}", "op", "put", "key", "k2", "value", big),
+                    "too_large", "k2");
+    kv_expect_int(a, "k2", 2);
+    kv_expect_error(kv_call(a, "{s:s s:s s:i}", "op", "put", "key", "", "value", 1), "bad_request",
+                    "empty");
+    /* many writes in flight at once (one group commit may hold several):
+     * answered in the order they were sent, and all applied */
+    {
+        uint64_t ids[200];
+        for (int i = 0; i < 200; i++) {
+            char key[16];
+            actr_msg_t *m;
+            snprintf(key, sizeof(key), "f%d", i % 100); /* each key written twice */
+            ASSERT_OK(actr_msg_pack(cl, 9, &m, "{s:s s:s s:i}", "op", "put", "key", key, "value",
+                                    i));
+            ASSERT_OK(actr_request(cl, a, m, WAIT_MS, &ids[i]));
+        }
+        for (int n = 0; n < 200; n++) {
+            actr_msg_t *got;
+            ASSERT_OK(actr_client_recv(cl, WAIT_MS, &got));
+            ASSERT(actr_msg_is_reply(got));
+            /* the store answers one requester in order, kv answers at each ack */
+            ASSERT_EQ(actr_msg_request_id(got), ids[n]);
+            ASSERT_OK(actr_msg_unpack(got, "{s:b}", "ok", &ok));
+            ASSERT(ok);
+            actr_msg_free(got);
+        }
+        kv_expect_int(a, "f0", 100); /* the later write of each key wins */
+        kv_expect_int(a, "f99", 199);
+    }
+    /* another namespace sees nothing of "a" */
+    actr_ref_t b = spawn_kv("b");
+    kv_expect_error(kv_call(b, "{s:s s:s}", "op", "get", "key", "k1"), "not_found", NULL);
+    /* a new actor on "a" reads it back (stop the first: one actor per namespace) */
+    ASSERT_OK(actr_actor_stop(cl, a, "normal"));
+    a = spawn_kv("a");
+    kv_expect_int(a, "k1", 1001);
+    kv_expect_int(a, "k49", 49);
+    kv_expect_error(kv_call(a, "{s:s s:s}", "op", "get", "key", "k0"), "not_found", NULL);
+    /* bad args: init fails */
+    {
+        actr_ref_t r;
+        uint64_t mon;
+        char why[64];
+        actr_spawn_opts_t o = {.monitor_id = &mon};
+        ASSERT_OK(actr_spawn_type(cl, "kv", "\x05", 1, &o, &r));
+        wait_down(mon, why, sizeof(why));
+        ASSERT_CONTAINS(why, "EINVAL");
+    }
+    ASSERT_OK(actr_plugin_unload(rt, "kv", 1, NULL));
+    actr_client_close(cl);
+    cl = NULL;
+    ASSERT_OK(actr_stop(rt));
+    ASSERT_OK(actr_wait(rt));
+    actr_close(rt);
+    rt = NULL;
+
+    /* a new runtime on the same file */
+    setup_store(db, 0);
+    memcpy(tmpdir, keep, sizeof(keep));
+    ASSERT_OK(actr_plugin_load(rt, SHIPPED("kv"), NULL));
+    a = spawn_kv("a");
+    kv_expect_int(a, "k1", 1001);
+    kv_expect_int(a, "k2", 2);
+    rep = kv_call(a, "{s:s}", "op", "keys");
+    const void *raw;
+    size_t rawl;
+    ASSERT_OK(actr_msg_unpack(rep, "{s:b s:*}", "ok", &ok, "keys", &raw, &rawl));
+    ASSERT_EQ(((const uint8_t *)raw)[0], 0xdc); /* array16: 49 keys */
+    ASSERT_EQ(((const uint8_t *)raw)[2], 149); /* k1..k49, f0..f99 */
+    actr_msg_free(rep);
     ASSERT_OK(actr_plugin_unload(rt, "kv", 1, NULL));
     teardown();
 }

@@ -208,6 +208,22 @@ TEST_IMPL(registry, register_whereis_unregister)
     teardown();
 }
 
+TEST_IMPL(registry, name_of)
+{
+    setup();
+    actr_ref_t a = spawn_named();
+    char buf[16];
+    ASSERT_ERR(actr_name_of(cl, a, buf, sizeof(buf)), ACTR_ENOENT);
+    ASSERT_OK(actr_register(cl, "svc-name", a));
+    ASSERT_OK(actr_name_of(cl, a, buf, sizeof(buf)));
+    ASSERT_STR_EQ(buf, "svc-name");
+    ASSERT_ERR(actr_name_of(cl, a, buf, 8), ACTR_E2BIG); /* 8 bytes + NUL do not fit */
+    ASSERT_ERR(actr_name_of(cl, a, NULL, 8), ACTR_EINVAL);
+    ASSERT_OK(actr_unregister(cl, "svc-name"));
+    ASSERT_ERR(actr_name_of(cl, a, buf, sizeof(buf)), ACTR_ENOENT);
+    teardown();
+}
+
 TEST_IMPL(registry, duplicate_name_eexist)
 {
     setup();

@@ -158,6 +158,10 @@ ACTR_EXTERN int actr_unregister(actr_ctx_t *ctx, const char *name);
 /** Look a name up. Returns 0 and *out, ACTR_ENOENT, or ACTR_EINVAL (a name
  *  that cannot exist: empty or over 255 bytes). */
 ACTR_EXTERN int actr_whereis(actr_ctx_t *ctx, const char *name, actr_ref_t *out);
+/** The name `who` (an actor of this node) is registered under, into buf (cap
+ *  bytes, NUL-terminated). Returns 0, ACTR_ENOENT (it has no name), ACTR_E2BIG
+ *  (buf too small), ACTR_EINVAL. */
+ACTR_EXTERN int actr_name_of(actr_ctx_t *ctx, actr_ref_t who, char *buf, size_t cap);
 
 /* ---- timers (driven by the runtime's libuv loop) ------------------------ */
 

@@ -17,6 +17,13 @@
  *   store:     enabled (bool, default true), path (default <data_dir>/actr.db),
  *              synchronous (normal|full, default normal), max_value (bytes, 1..64 MiB,
  *              default 1 MiB)
+ *   cluster:   enabled (bool, default false), listen (HOST:PORT, default 0.0.0.0:7400),
+ *              peers (a list of HOST:PORT), secret (..4096 bytes, usually
+ *              ${ACTR_CLUSTER_SECRET}; when enabled required, at least 16 bytes), heartbeat_ms (10..60000,
+ *              default 1000), dead_after_ms (50..600000, default 5000), max_frame (bytes,
+ *              1 KiB..1 GiB, default 8 MiB), max_queue (bytes, 64 KiB..16 GiB, default
+ *              64 MiB). HOST is an IPv4 address, [IPv6] or localhost. The node's name
+ *              in the cluster is node.name (then 1..64 of [A-Za-z0-9_.-]).
  *   plugins:   a list of
  *     - path: FILE.so                       (required; relative to the config file's folder)
  *       watch: bool                         (default false: swap when the file changes)
@@ -89,6 +96,15 @@ typedef struct actr_config {
         int synchronous;    /* actr_store_sync_t: 0 normal, 1 full */
         uint32_t max_value; /* bytes */
     } store;
+    struct {
+        int enabled;
+        char *listen;    /* HOST:PORT */
+        char **peers;    /* HOST:PORT each */
+        size_t npeers;
+        char *secret;    /* NULL when not given */
+        uint32_t heartbeat_ms, dead_after_ms, max_frame;
+        uint64_t max_queue;
+    } cluster;
     actr_plugin_conf_t *plugins;
     size_t nplugins;
 } actr_config_t;

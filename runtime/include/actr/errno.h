@@ -22,6 +22,7 @@
     XX(ENOSYS, -38, "function not implemented")                                         \
     XX(ECANCELED, -125, "operation canceled")                                           \
     XX(ETIMEDOUT, -110, "operation timed out")                                          \
+    XX(ENOTCONN, -107, "not connected: the node was lost")                              \
     XX(EABI, -4001, "plugin ABI mismatch")                                              \
     XX(EPROTO, -4002, "protocol error")                                                 \
     XX(ECONFIG, -4003, "configuration error")                                           \

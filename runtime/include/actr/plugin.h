@@ -152,6 +152,8 @@ struct actr_host_api {
     const char *(*strerror)(int);
     /* ---- ABI 1.1 ---- */
     int (*await)(actr_ctx_t *, uint64_t);
+    int (*name_of)(actr_ctx_t *, actr_ref_t, char *, size_t);
+    int (*lookup)(actr_ctx_t *, const char *, uint32_t, uint64_t *);
     int (*store_put)(actr_ctx_t *, const char *, const void *, size_t, const void *, size_t,
                      uint64_t *);
     int (*store_get)(actr_ctx_t *, const char *, const void *, size_t, uint64_t *);
@@ -362,7 +364,18 @@ static inline const char *actr_ctx_strerror(actr_ctx_t *c, int err)
     return actr_ctx_api(c)->strerror(err);
 }
 
-/* ABI 1.1: selective receive of one reply, and the state store (actr/store.h). */
+/* ABI 1.1: selective receive of one reply, names of refs, and the state store
+ * (actr/store.h). */
+static inline int actr_ctx_name_of(actr_ctx_t *c, actr_ref_t who, char *buf, size_t cap)
+{
+    return actr_ctx_api(c)->name_of(c, who, buf, cap);
+}
+/* actr_lookup (actr/cluster.h): find a name on this node or a connected one. */
+static inline int actr_ctx_lookup(actr_ctx_t *c, const char *name, uint32_t timeout_ms,
+                                  uint64_t *req_id)
+{
+    return actr_ctx_api(c)->lookup(c, name, timeout_ms, req_id);
+}
 static inline int actr_ctx_await(actr_ctx_t *c, uint64_t req_id)
 {
     return actr_ctx_api(c)->await(c, req_id);
