@@ -111,6 +111,14 @@ void actr_test_register(const char *suite, const char *name, actr_test_fn fn);
             TEST_FAIL_("%s == \"%s\": got \"%.*s\"", #p, s_, (int)n_, p_ ? p_ : "");           \
     } while (0)
 
+/* A C string that contains another (error messages, logs). */
+#define ASSERT_CONTAINS(hay, needle)                                                           \
+    do {                                                                                       \
+        const char *h_ = (hay), *n_ = (needle);                                                \
+        if (h_ == NULL || strstr(h_, n_) == NULL)                                              \
+            TEST_FAIL_("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);              \
+    } while (0)
+
 #define ASSERT_NOT_NULL(p) ASSERT((p) != NULL)
 #define ASSERT_NULL(p) ASSERT((p) == NULL)
 

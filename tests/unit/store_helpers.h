@@ -20,13 +20,6 @@
 
 #define WAIT_MS 20000
 
-#define ASSERT_CONTAINS(hay, needle)                                                               \
-    do {                                                                                           \
-        const char *h_ = (hay), *n_ = (needle);                                                    \
-        if (h_ == NULL || strstr(h_, n_) == NULL)                                                  \
-            TEST_FAIL_("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);                  \
-    } while (0)
-
 static char tmpdir[256];
 
 static inline void make_tmpdir(void)

@@ -40,13 +40,6 @@ static actr_t *rt;
 static actr_ctx_t *cl;
 static char tmpdir[256];
 
-#define ASSERT_CONTAINS(hay, needle)                                                               \
-    do {                                                                                           \
-        const char *h_ = (hay), *n_ = (needle);                                                    \
-        if (h_ == NULL || strstr(h_, n_) == NULL)                                                  \
-            TEST_FAIL_("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);                  \
-    } while (0)
-
 static inline void open_rt(const char *data_dir)
 {
     actr_options_t o;

@@ -48,13 +48,6 @@ static struct {
 } downs[16];
 static int ndowns;
 
-#define ASSERT_CONTAINS(hay, needle)                                                               \
-    do {                                                                                           \
-        const char *h_ = (hay), *n_ = (needle);                                                    \
-        if (h_ == NULL || strstr(h_, n_) == NULL)                                                  \
-            TEST_FAIL_("\"%s\" does not contain \"%s\"", h_ ? h_ : "(null)", n_);                  \
-    } while (0)
-
 static void setup(void)
 {
     actr_options_t o;
