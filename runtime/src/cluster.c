@@ -579,8 +579,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
                             "connection closed");
         else if (c->rlen > 0)
             actr__conn_lost(c, ACTR_LOG_WARN,
-                            "read failed: %s (a frame cut short after %zu "
-                            "byte%s)",
+                            "read failed: %s (a frame cut short after %zu byte%s)",
                             uv_strerror((int)nread), c->rlen, c->rlen == 1 ? "" : "s");
         else
             actr__conn_lost(c, ACTR_LOG_WARN, "read failed: %s", uv_strerror((int)nread));

@@ -2,6 +2,7 @@
  * the runtime's log sink. Nothing here takes a lock; callers serialise.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,7 +85,13 @@ int actr__fail(actr_error_t *err, int code, const char *fmt, ...)
 
 void actr__rmtree(const char *path)
 {
-    DIR *d = opendir(path);
+    /* open + fdopendir rather than opendir: the descriptor is then one that
+     * ThreadSanitizer sees created, so its reuse by another thread (another
+     * runtime's socket) after closedir is not reported as a race */
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (d == NULL && fd >= 0)
+        close(fd);
     if (d != NULL) {
         struct dirent *e;
         while ((e = readdir(d)) != NULL) {

@@ -4,8 +4,10 @@
  * connects to the peers it is given, and authenticates each connection by a
  * challenge-response over a shared secret (HMAC-SHA256; the secret never
  * crosses the wire). Between two nodes there is one TCP connection, opened by
- * either side (when both connect at once, the one opened by the node whose
- * name sorts first is kept), kept alive with heartbeats and reopened with a
+ * either side (when both connect at once, the node whose name sorts first
+ * decides: the first connection whose handshake it completes is kept, a later
+ * one is closed before anything but the handshake crossed it), kept alive
+ * with heartbeats and reopened with a
  * capped exponential backoff when it drops.
  *
  * Each start of a node has a fresh random incarnation: actr_node_id(rt). A
