@@ -215,6 +215,7 @@ struct actr {
     size_t inj_head, inj_len, inj_cap;
     _Atomic size_t inj_count; /* hint for lock-free emptiness checks */
     _Atomic unsigned nparked;
+    _Atomic unsigned swaps; /* plugin swaps holding actors now (idle workers park at once) */
     _Atomic int workers_exit;
 
     /* lifecycle */

@@ -291,7 +291,9 @@ static actr__actor_t *next_actor(actr__worker_t *w)
                 return a;
             if ((a = steal(w)) != NULL)
                 return a;
-        } while (actr__now_ns() < deadline);
+        } while (actr__now_ns() < deadline &&
+                 /* a swap in progress needs the CPU more than a spinning worker */
+                 atomic_load_explicit(&rt->swaps, memory_order_relaxed) == 0);
         /* park */
         pthread_mutex_lock(&rt->park_mu);
         if ((a = inject_pop_locked(rt)) != NULL) {

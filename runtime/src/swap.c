@@ -396,6 +396,7 @@ static int pause_and_migrate(job_t *j)
     }
 
     uint64_t t0 = now_us();
+    atomic_fetch_add_explicit(&rt->swaps, 1, memory_order_relaxed);
     pthread_mutex_lock(&p->hold->mu);
     p->hold->active = 1;
     pthread_mutex_unlock(&p->hold->mu);
@@ -467,6 +468,7 @@ static int pause_and_migrate(job_t *j)
     }
     actr__msgcache_flush(&j->mctx.cache);
     resume(rt, p);
+    atomic_fetch_sub_explicit(&rt->swaps, 1, memory_order_relaxed);
     uint64_t pause = now_us() - t0;
     /* the old states after a commit, the new ones after an abort */
     for (size_t i = 0; i < done && i < ms.n; i++)
