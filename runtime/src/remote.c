@@ -674,25 +674,28 @@ void actr__remote_down(actr_t *rt, uint64_t node)
     } while (k == 64);
 }
 
+static void free_node(uint64_t key, void *val, void *ud)
+{
+    (void)key, (void)ud;
+    rnode_free(val);
+}
+
+static void free_lookup(uint64_t key, void *val, void *ud)
+{
+    (void)key, (void)ud;
+    lookup_t *l = val;
+    free(l->waiting);
+    free(l);
+}
+
 void actr__remote_free(actr_t *rt)
 {
     struct actr__remote *r = rt->remote;
     if (r == NULL)
         return;
-    for (size_t i = 0; i < r->nodes.cap; i++) {
-        uint64_t key = r->nodes.keys[i];
-        if (key != 0 && key != UINT64_MAX)
-            rnode_free(r->nodes.vals[i]);
-    }
+    actr__idmap_each(&r->nodes, free_node, NULL);
     actr__idmap_free(&r->nodes);
-    for (size_t i = 0; i < r->lookups.cap; i++) {
-        uint64_t key = r->lookups.keys[i];
-        if (key != 0 && key != UINT64_MAX) {
-            lookup_t *l = r->lookups.vals[i];
-            free(l->waiting);
-            free(l);
-        }
-    }
+    actr__idmap_each(&r->lookups, free_lookup, NULL);
     actr__idmap_free(&r->lookups);
     pthread_mutex_destroy(&r->mu);
     free(r);

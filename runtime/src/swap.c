@@ -86,11 +86,9 @@ int actr__swap_park(actr_t *rt, actr__ptype_head_t *th, actr__actor_t *a)
 
 /* ---- versions ------------------------------------------------------------------- */
 
-static actr__pver_t *take_current(const plugin_t *p)
+/* Fill v with p's current version (its strings move with it). */
+static void take_current(const plugin_t *p, actr__pver_t *v)
 {
-    actr__pver_t *v = calloc(1, sizeof(*v));
-    if (v == NULL)
-        return NULL;
     v->dl = p->dl;
     v->desc = p->desc;
     v->tstride = p->tstride;
@@ -100,7 +98,6 @@ static actr__pver_t *take_current(const plugin_t *p)
     v->signature = p->signature;
     v->abi_major = p->abi_major;
     v->abi_minor = p->abi_minor;
-    return v;
 }
 
 /* Make v the current version of p; v's strings move to p and v is freed. */
@@ -640,15 +637,7 @@ static int run_swap(job_t *j)
     actr__pver_t *closing = NULL;
     if (rc == 0) {
         pthread_mutex_lock(&j->ps->mu);
-        actr__pver_t *cur = take_current(p);
-        if (cur != NULL) {
-            *old = *cur;
-            free(cur);
-        } else { /* take_current only allocates; fill the reserved record instead */
-            actr__pver_t tmp = {p->dl, p->desc, p->tstride, p->version, p->path,
-                                p->copy, p->signature, p->abi_major, p->abi_minor};
-            *old = tmp;
-        }
+        take_current(p, old);
         if (!j->rollback)
             closing = p->prev; /* two versions back: nothing runs or refers to it */
         set_current(p, j->to); /* for a rollback j->to was p->prev */
