@@ -216,6 +216,18 @@ struct actr {
     _Atomic size_t inj_count; /* hint for lock-free emptiness checks */
     _Atomic unsigned nparked;
     _Atomic unsigned swaps; /* plugin swaps holding actors now (idle workers park at once) */
+    /* A swap's hold (swap.c), posted by the swapping thread and run by the
+     * first worker to reach an activation boundary while no thread runs the
+     * plugin's code (actr__swap_poll), or by the poster when no worker can. */
+    struct {
+        alignas(ACTR__CACHELINE) _Atomic int state; /* ACTR__HOLD_*; read by every
+                                                     * activation, so on a line of its own */
+        void *job;               /* the posted hold, valid until DONE */
+        pthread_mutex_t mu;      /* with cv (CLOCK_MONOTONIC): DONE is signalled */
+        pthread_cond_t cv;
+        pthread_mutex_t post_mu; /* one posted hold at a time */
+    } hold;
+    alignas(ACTR__CACHELINE) char hold_end_; /* nothing else on the hold's lines */
     _Atomic int workers_exit;
 
     /* lifecycle */
@@ -379,6 +391,16 @@ void actr__sched_requeue(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a);
 /* Make n actors runnable at once from a thread that is not a worker (their
  * schedule tokens go with them). */
 void actr__sched_inject(actr_t *rt, actr__actor_t *const *v, size_t n);
+
+enum { ACTR__HOLD_IDLE, ACTR__HOLD_POSTED, ACTR__HOLD_CLAIMED, ACTR__HOLD_DONE };
+/* Run the posted swap hold on this thread if no thread runs its plugin's
+ * code now (swap.c); call only outside any activation. */
+void actr__swap_help(actr_t *rt);
+static inline void actr__swap_poll(actr_t *rt)
+{
+    if (atomic_load_explicit(&rt->hold.state, memory_order_relaxed) == ACTR__HOLD_POSTED)
+        actr__swap_help(rt);
+}
 
 /* client.c */
 void actr__client_wake(actr_t *rt, actr__actor_t *a);

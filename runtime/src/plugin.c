@@ -127,6 +127,7 @@ static void members_del(ptype_t *t, actr__actor_t *a)
 {
     pthread_mutex_lock(&t->mmu);
     (void)actr__idmap_del(&t->members, (uint64_t)a->slot + 1, NULL);
+    t->mepoch++;
     pthread_mutex_unlock(&t->mmu);
 }
 
@@ -144,6 +145,7 @@ int actr__ptype_init(actr_ctx_t *ctx, void *state, const void *args, size_t args
     }
     pthread_mutex_lock(&t->mmu);
     int rc = actr__idmap_put(&t->members, (uint64_t)ctx->cur->slot + 1, ctx->cur);
+    t->mepoch++;
     pthread_mutex_unlock(&t->mmu);
     if (rc == 0 && t->p_init != NULL)
         rc = t->p_init(ctx, state, args, args_len);

@@ -38,6 +38,7 @@ typedef struct ptype {
      * removed by the terminate wrapper: what a swap migrates. */
     pthread_mutex_t mmu;
     actr__idmap_t members;
+    uint64_t mepoch; /* under mmu: bumped by every change of `members` */
 } ptype_t;
 
 struct plugin {

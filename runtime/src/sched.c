@@ -40,6 +40,13 @@ int actr__sched_init(actr_t *rt)
     if (rt->workers == NULL || rt->inject == NULL)
         return ACTR_ENOMEM;
     pthread_mutex_init(&rt->park_mu, NULL);
+    pthread_mutex_init(&rt->hold.mu, NULL);
+    pthread_mutex_init(&rt->hold.post_mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&rt->hold.cv, &ca);
+    pthread_condattr_destroy(&ca);
     for (unsigned i = 0; i < rt->nworkers; i++) {
         actr__worker_t *w = &rt->workers[i];
         w->rt = rt;
@@ -73,6 +80,9 @@ void actr__sched_free(actr_t *rt)
     free(rt->inject);
     rt->inject = NULL;
     pthread_mutex_destroy(&rt->park_mu);
+    pthread_mutex_destroy(&rt->hold.mu);
+    pthread_mutex_destroy(&rt->hold.post_mu);
+    pthread_cond_destroy(&rt->hold.cv);
 }
 
 /* under park_mu */
@@ -91,21 +101,30 @@ static void wake_one_locked(actr_t *rt)
     }
 }
 
+/* under park_mu: make room for `extra` more injected actors (internal
+ * allocation: out of memory aborts) */
+static void inject_reserve_locked(actr_t *rt, size_t extra)
+{
+    if (rt->inj_len + extra <= rt->inj_cap)
+        return;
+    size_t ncap = rt->inj_cap ? rt->inj_cap : 64;
+    while (ncap < rt->inj_len + extra)
+        ncap *= 2;
+    actr__actor_t **n = malloc(ncap * sizeof(*n));
+    if (n == NULL)
+        abort();
+    for (size_t i = 0; i < rt->inj_len; i++)
+        n[i] = rt->inject[(rt->inj_head + i) % rt->inj_cap];
+    free(rt->inject);
+    rt->inject = n;
+    rt->inj_cap = ncap;
+    rt->inj_head = 0;
+}
+
 static void inject_push(actr_t *rt, actr__actor_t *a)
 {
     pthread_mutex_lock(&rt->park_mu);
-    if (rt->inj_len == rt->inj_cap) {
-        size_t ncap = rt->inj_cap * 2;
-        actr__actor_t **n = malloc(ncap * sizeof(*n));
-        if (n == NULL)
-            abort(); /* internal allocation: OOM policy is abort */
-        for (size_t i = 0; i < rt->inj_len; i++)
-            n[i] = rt->inject[(rt->inj_head + i) % rt->inj_cap];
-        free(rt->inject);
-        rt->inject = n;
-        rt->inj_cap = ncap;
-        rt->inj_head = 0;
-    }
+    inject_reserve_locked(rt, 1);
     rt->inject[(rt->inj_head + rt->inj_len) % rt->inj_cap] = a;
     rt->inj_len++;
     /* relaxed: a hint for lock-free emptiness checks; the mutex orders the data */
@@ -127,65 +146,63 @@ static actr__actor_t *inject_pop_locked(actr_t *rt)
     return a;
 }
 
-#define INJECT_BATCH 64
+#define INJECT_SHARE_MAX 4096
 
 /* Take the oldest injected actor for worker w, and with it a share of the
  * rest into w's own deque (as Go's scheduler takes from its global queue):
  * a burst of injected actors (a swap resuming thousands, a client flooding)
- * then spreads over the workers and is served at the pace of local work,
- * not one actor per pass. */
+ * then spreads over the workers and joins the FIFO of local work at once,
+ * instead of waiting behind actors that local work makes runnable again
+ * and again. */
 static actr__actor_t *inject_pop(actr__worker_t *w)
 {
     actr_t *rt = w->rt;
     if (atomic_load_explicit(&rt->inj_count, memory_order_relaxed) == 0)
         return NULL;
-    actr__actor_t *more[INJECT_BATCH];
-    size_t k = 0;
     pthread_mutex_lock(&rt->park_mu);
     actr__actor_t *a = inject_pop_locked(rt);
     if (a != NULL && rt->inj_len > 1) {
         size_t share = rt->inj_len / rt->nworkers;
-        if (share > INJECT_BATCH)
-            share = INJECT_BATCH;
-        while (k < share)
-            more[k++] = inject_pop_locked(rt);
+        if (share > INJECT_SHARE_MAX)
+            share = INJECT_SHARE_MAX;
+        /* pushes are the owner's and lock-free: a few microseconds per
+         * thousand under the mutex; one that cannot grow the deque leaves
+         * the rest where they are */
+        for (size_t k = 0; k < share; k++) {
+            if (actr__dq_push(&w->dq, rt->inject[rt->inj_head]) != 0)
+                break;
+            (void)inject_pop_locked(rt);
+        }
     }
     pthread_mutex_unlock(&rt->park_mu);
-    for (size_t i = 0; i < k; i++)
-        if (actr__dq_push(&w->dq, more[i]) != 0)
-            inject_push(rt, more[i]); /* deque full: back where it came from */
     return a;
 }
 
 void actr__sched_inject(actr_t *rt, actr__actor_t *const *v, size_t n)
 {
-    size_t i = 0;
-    while (i < n) {
-        pthread_mutex_lock(&rt->park_mu);
-        /* in slices, so that workers can take from the queue meanwhile */
-        for (size_t end = i + 1024 < n ? i + 1024 : n; i < end; i++) {
-            if (atomic_load_explicit(&v[i]->kind, memory_order_relaxed) == ACTR__KIND_CLIENT) {
-                pthread_mutex_unlock(&rt->park_mu);
-                actr__client_wake(rt, v[i]);
-                pthread_mutex_lock(&rt->park_mu);
-                continue;
-            }
-            if (rt->inj_len == rt->inj_cap) {
-                pthread_mutex_unlock(&rt->park_mu);
-                inject_push(rt, v[i]); /* grows the ring */
-                pthread_mutex_lock(&rt->park_mu);
-                continue;
-            }
+    size_t actors = 0;
+    for (size_t i = 0; i < n; i++)
+        if (atomic_load_explicit(&v[i]->kind, memory_order_relaxed) == ACTR__KIND_CLIENT)
+            actr__client_wake(rt, v[i]);
+        else
+            actors++;
+    if (actors == 0)
+        return;
+    /* one critical section, the workers woken last: a woken worker that
+     * preempted this thread half-way would otherwise hold up the rest */
+    pthread_mutex_lock(&rt->park_mu);
+    inject_reserve_locked(rt, actors);
+    for (size_t i = 0; i < n; i++)
+        if (atomic_load_explicit(&v[i]->kind, memory_order_relaxed) != ACTR__KIND_CLIENT) {
             rt->inject[(rt->inj_head + rt->inj_len) % rt->inj_cap] = v[i];
             rt->inj_len++;
         }
-        atomic_store_explicit(&rt->inj_count, rt->inj_len, memory_order_relaxed);
-        for (unsigned w = 0; w < rt->nworkers && atomic_load_explicit(&rt->nparked,
-                                                                       memory_order_relaxed) > 0;
-             w++)
-            wake_one_locked(rt);
-        pthread_mutex_unlock(&rt->park_mu);
-    }
+    atomic_store_explicit(&rt->inj_count, rt->inj_len, memory_order_relaxed);
+    for (unsigned w = 0; w < rt->nworkers && atomic_load_explicit(&rt->nparked,
+                                                                   memory_order_relaxed) > 0;
+         w++)
+        wake_one_locked(rt);
+    pthread_mutex_unlock(&rt->park_mu);
 }
 
 void actr__sched_ready(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a)
@@ -285,6 +302,7 @@ static actr__actor_t *next_actor(actr__worker_t *w)
         /* spin a little: waking a parked thread costs far more than this */
         uint64_t deadline = actr__now_ns() + (uint64_t)rt->opts.spin_us * 1000u;
         do {
+            actr__swap_poll(rt);
             for (int i = 0; i < 32; i++)
                 cpu_relax();
             if ((a = inject_pop(w)) != NULL)
@@ -358,6 +376,7 @@ static void *worker_main(void *arg)
         }
         actr__run_actor(&w->ctx, a);
         actr__cluster_flush(&w->ctx); /* one write per peer for what it sent */
+        actr__swap_poll(rt);
         w->activations++;
         atomic_store_explicit(&w->act_pub, w->activations, memory_order_relaxed);
         if ((w->activations & 63) == 0)

@@ -1,23 +1,31 @@
 /* swap.c — hot swap of a loaded plugin (actr/loader.h: actr_plugin_swap,
  * actr_plugin_rollback) and the plugin history events of the loader.
  *
- * A swap runs on the caller's thread in two phases:
+ * A swap runs in two phases, the first on the caller's thread:
  *
  * 1. Load. The new file is copied, checked and opened beside the running
  *    version exactly as a load would (plugin.c), and must hold the same
  *    plugin; its load hook runs. Nothing of the running plugin has changed.
  *
- * 2. Pause, migrate, commit or abort. `paused` is set on every type of the
- *    plugin. A worker about to run code of such a type (the next message, an
+ * 2. Pause, migrate, commit or abort. New states and the list of members
+ *    are made first. Then `paused` is set on every type of the plugin. A
+ *    worker about to run code of such a type (the next message, an
  *    INIT, a kill) hands the actor to the plugin's hold instead, keeping its
  *    schedule token (actr__gate in internal.h, actr__swap_park here): the
- *    actor stops at a message boundary, its mailbox keeps accepting. The swap
- *    waits until no worker is inside an activation of the plugin (each worker
- *    publishes the plugin type it runs, `in_type`; Dekker with `paused`), so
- *    from then on no thread runs the plugin's code. Every live actor of its
- *    types (the per-type member sets the init and terminate wrappers keep) has
- *    its state migrated by the new version's migrate hook into a fresh state.
- *    If all succeed the states are switched, the type records take the new
+ *    actor stops at a message boundary, its mailbox keeps accepting. The rest
+ *    (the hold) is posted to the workers (rt->hold): the first worker to
+ *    finish an activation while no thread is inside an activation of the
+ *    plugin (each worker publishes the plugin type it runs, `in_type`;
+ *    Dekker with `paused`) runs it, so from then on no thread runs the
+ *    plugin's code; the caller runs it itself only when no worker can (all
+ *    parked, not started, or none came within HOLD_HELP_US). Running it on a
+ *    worker matters on a loaded machine: a third thread doing the hold would
+ *    be preempted by the workers it competes with, for whole time slices.
+ *    Every live actor of its types (the per-type member sets the init and
+ *    terminate wrappers keep; the list made before the pause stands if no
+ *    member came or went since, by the types' member epochs) has its state
+ *    migrated by the new version's migrate hook into a fresh state. If all
+ *    succeed the states are switched, the type records take the new
  *    functions and the versions move (commit); otherwise every new state is
  *    freed and nothing else changes (abort). Either way `paused` is cleared
  *    and the parked actors are made runnable again, each with the messages it
@@ -52,6 +60,8 @@
 #include "plugin_int.h"
 
 #define SWAP_WAIT_MS 5000 /* how long an actor may take to reach a message boundary */
+#define HOLD_HELP_US 200  /* how long the caller leaves a posted hold to the workers */
+#define HOLD_POLL_US 100  /* how often the caller looks at a posted hold meanwhile */
 
 static uint64_t now_us(void)
 {
@@ -167,24 +177,13 @@ void actr__plugin_event(actr_t *rt, const char *plugin, const char *action, cons
 
 /* ---- the two phases ------------------------------------------------------------------ */
 
-typedef struct job {
-    actr_t *rt;
-    struct actr__plugins *ps;
-    plugin_t *p;
-    actr__pver_t *to; /* the version to switch to */
-    int rollback;
-    const char *action; /* "swap" or "rollback" */
-    actr_swap_info_t *info;
-    actr_error_t *err;
-    struct actr_ctx mctx; /* what migrate hooks run with (sends refused) */
-} job_t;
-
 /* New states allocated (zeroed) before the pause, so that the pause only
  * migrates: one pool per type of the plugin. */
 typedef struct pool {
     void **v;
     size_t n, cap;
-    size_t size; /* the new version's state size */
+    size_t size;    /* the new version's state size */
+    uint64_t epoch; /* the type's member epoch when its members were listed */
 } pool_t;
 
 typedef struct member {
@@ -200,6 +199,28 @@ typedef struct members {
     size_t n, cap;
     int oom;
 } members_t;
+
+typedef struct job {
+    actr_t *rt;
+    struct actr__plugins *ps;
+    plugin_t *p;
+    actr__pver_t *to; /* the version to switch to */
+    int rollback;
+    const char *action; /* "swap" or "rollback" */
+    actr_swap_info_t *info;
+    actr_error_t *err;
+    struct actr_ctx mctx; /* what migrate hooks run with (sends refused) */
+    /* the hold (phase 2), prepared by the caller and run by whichever thread
+     * claims it (hold_run) */
+    members_t ms;
+    pool_t *pools;
+    uint32_t npools;
+    uint64_t t0, pause_us; /* the gate closed; how long the actors were held */
+    int rc;
+    int listed; /* what listing the members before the pause returned */
+    char why[256];
+    size_t failed, done;
+} job_t;
 
 static void collect(uint64_t key, void *val, void *ud)
 {
@@ -359,31 +380,76 @@ static int switch_types(job_t *j)
     return 0;
 }
 
-/* Phase 2 (the new version is loaded, j->p->swapping is set). Returns 0 on
- * commit or the error; fills j->err and j->info. */
-static int pause_and_migrate(job_t *j)
+/* List the live actors of p's types into j->ms, noting each type's member
+ * epoch. Returns 0 or an error with j->why filled. */
+static int list_members(job_t *j)
 {
-    actr_t *rt = j->rt;
     plugin_t *p = j->p;
-    members_t ms = {0};
-    int rc = 0;
-    char why[256] = "";
-    size_t failed = (size_t)-1;
+    members_t *ms = &j->ms;
+    ms->n = 0;
+    ms->oom = 0;
+    for (uint32_t k = 0; k < p->ntypes; k++) {
+        ptype_t *t = p->types[k];
+        size_t from = ms->n;
+        pthread_mutex_lock(&t->mmu);
+        j->pools[k].epoch = t->mepoch;
+        actr__idmap_each(&t->members, collect, ms);
+        pthread_mutex_unlock(&t->mmu);
+        if (ms->oom) {
+            snprintf(j->why, sizeof(j->why), "out of memory listing the actors");
+            return ACTR_ENOMEM;
+        }
+        const actr_actor_type_t *nt = type_in(j->to, t->name);
+        if (nt == NULL && ms->n > from) {
+            snprintf(j->why, sizeof(j->why),
+                     "version %s has no type '%s', which has %zu live actor%s", j->to->version,
+                     t->name, ms->n - from, ms->n - from == 1 ? "" : "s");
+            return ACTR_EINVAL;
+        }
+        for (size_t i = from; i < ms->n; i++) {
+            ms->v[i].t = t;
+            ms->v[i].nt = nt;
+            ms->v[i].pool = &j->pools[k];
+        }
+    }
+    return 0;
+}
 
-    /* before the pause: zeroed new states for about as many actors as there are */
-    uint32_t npools = p->ntypes; /* p->types changes at a commit */
-    pool_t *pools = calloc(npools ? npools : 1, sizeof(*pools));
-    if (pools == NULL)
+/* In the hold (no thread runs p's code): the live actors of p's types in
+ * j->ms. The list made before the pause stands if no type's members changed
+ * since (the usual case: it costs a lock per type instead of a walk). */
+static int gather(job_t *j)
+{
+    plugin_t *p = j->p;
+    int same = j->listed == 0;
+    for (uint32_t k = 0; same && k < p->ntypes; k++) {
+        pthread_mutex_lock(&p->types[k]->mmu);
+        same = p->types[k]->mepoch == j->pools[k].epoch;
+        pthread_mutex_unlock(&p->types[k]->mmu);
+    }
+    return same ? 0 : list_members(j);
+}
+
+/* Before the pause: zeroed new states for about as many actors as there are,
+ * and the list of members, made now so that the pause need not walk them. */
+static int prepare(job_t *j)
+{
+    plugin_t *p = j->p;
+    size_t live_all = 0;
+    j->npools = p->ntypes; /* p->types changes at a commit */
+    j->pools = calloc(j->npools ? j->npools : 1, sizeof(*j->pools));
+    if (j->pools == NULL)
         return actr__fail(j->err, ACTR_ENOMEM, "%s of plugin '%s': out of memory", j->action,
                           p->name);
     for (uint32_t k = 0; k < p->ntypes; k++) {
         const actr_actor_type_t *nt = type_in(j->to, p->types[k]->name);
-        pool_t *pl = &pools[k];
-        if (nt == NULL || nt->state_size == 0)
-            continue;
+        pool_t *pl = &j->pools[k];
         pthread_mutex_lock(&p->types[k]->mmu);
         size_t live = p->types[k]->members.len;
         pthread_mutex_unlock(&p->types[k]->mmu);
+        live_all += live;
+        if (nt == NULL || nt->state_size == 0)
+            continue;
         pl->size = nt->state_size;
         pl->cap = live + live / 8 + 8;
         if ((pl->v = malloc(pl->cap * sizeof(*pl->v))) == NULL)
@@ -391,61 +457,44 @@ static int pause_and_migrate(job_t *j)
         while (pl->n < pl->cap && (pl->v[pl->n] = calloc(1, pl->size)) != NULL)
             pl->n++;
     }
+    j->ms.cap = live_all + live_all / 8 + 64;
+    if ((j->ms.v = malloc(j->ms.cap * sizeof(*j->ms.v))) == NULL)
+        j->ms.cap = 0; /* collect grows it */
+    /* listed now; the hold lists again only if some type's members changed */
+    j->listed = list_members(j);
+    return 0;
+}
 
-    uint64_t t0 = now_us();
-    atomic_fetch_add_explicit(&rt->swaps, 1, memory_order_relaxed);
-    pthread_mutex_lock(&p->hold->mu);
-    p->hold->active = 1;
-    pthread_mutex_unlock(&p->hold->mu);
-    for (uint32_t k = 0; k < p->ntypes; k++)
-        atomic_store_explicit(&p->types[k]->h.paused, 1, memory_order_seq_cst);
-    uint64_t deadline = t0 + (uint64_t)SWAP_WAIT_MS * 1000u;
-    for (unsigned spins = 0; plugin_running(rt, p); spins++) {
-        if (now_us() > deadline) {
-            rc = ACTR_ETIMEDOUT;
-            snprintf(why, sizeof(why), "an actor did not reach a message boundary within %d ms",
-                     SWAP_WAIT_MS);
-            break;
-        }
-        if (spins > 64)
-            sched_yield();
-    }
-    /* no thread runs the plugin's code now: gather its live actors */
-    for (uint32_t k = 0; rc == 0 && k < p->ntypes; k++) {
-        ptype_t *t = p->types[k];
-        size_t from = ms.n;
-        pthread_mutex_lock(&t->mmu);
-        actr__idmap_each(&t->members, collect, &ms);
-        pthread_mutex_unlock(&t->mmu);
-        if (ms.oom) {
-            rc = ACTR_ENOMEM;
-            snprintf(why, sizeof(why), "out of memory listing the actors");
-            break;
-        }
-        const actr_actor_type_t *nt = type_in(j->to, t->name);
-        if (nt == NULL && ms.n > from) {
-            rc = ACTR_EINVAL;
-            snprintf(why, sizeof(why), "version %s has no type '%s', which has %zu live actor%s",
-                     j->to->version, t->name, ms.n - from, ms.n - from == 1 ? "" : "s");
-            break;
-        }
-        for (size_t i = from; i < ms.n; i++) {
-            ms.v[i].t = t;
-            ms.v[i].nt = nt;
-            ms.v[i].pool = &pools[k];
-        }
-    }
+/* The hold itself, on whichever thread claimed it, once no thread runs the
+ * plugin's code (or with j->rc set: the wait timed out): migrate every
+ * member, commit or discard, resume the actors. */
+static void hold_run(job_t *j)
+{
+    actr_t *rt = j->rt;
+    members_t *ms = &j->ms;
+    int rc = j->rc;
+    if (rc == 0)
+        rc = gather(j);
     memset(&j->mctx, 0, sizeof(j->mctx));
     j->mctx.api = &actr__host_api;
     j->mctx.rt = rt;
     j->mctx.migrating = 1;
     size_t done = 0;
-    for (; rc == 0 && done < ms.n; done++) {
-        rc = migrate_one(j, &ms.v[done], why, sizeof(why));
+    for (; rc == 0 && done < ms->n; done++) {
+        /* the actors and states are cold and scattered: fetch ahead */
+        if (done + 16 < ms->n)
+            __builtin_prefetch(ms->v[done + 16].a);
+        if (done + 8 < ms->n) {
+            const member_t *ahead = &ms->v[done + 8];
+            __builtin_prefetch(ahead->a->state);
+            if (ahead->pool != NULL && ahead->pool->n > 8)
+                __builtin_prefetch(ahead->pool->v[ahead->pool->n - 9], 1);
+        }
+        rc = migrate_one(j, &ms->v[done], j->why, sizeof(j->why));
         if (rc != 0) {
-            failed = done;
-            free(ms.v[done].state);
-            ms.v[done].state = NULL;
+            j->failed = done;
+            free(ms->v[done].state);
+            ms->v[done].state = NULL;
         }
     }
     if (rc == 0) {
@@ -453,37 +502,151 @@ static int pause_and_migrate(job_t *j)
         rc = switch_types(j);
         pthread_mutex_unlock(&j->ps->mu);
         if (rc != 0)
-            snprintf(why, sizeof(why), "out of memory switching the types");
+            snprintf(j->why, sizeof(j->why), "out of memory switching the types");
     }
     if (rc == 0) {
         /* switch; the old states are freed after the pause */
-        for (size_t i = 0; i < ms.n; i++) {
-            void *old = ms.v[i].a->state;
-            ms.v[i].a->state = ms.v[i].state;
-            ms.v[i].state = old;
+        for (size_t i = 0; i < ms->n; i++) {
+            void *old = ms->v[i].a->state;
+            ms->v[i].a->state = ms->v[i].state;
+            ms->v[i].state = old;
         }
     }
     actr__msgcache_flush(&j->mctx.cache);
-    resume(rt, p);
+    resume(rt, j->p);
     atomic_fetch_sub_explicit(&rt->swaps, 1, memory_order_relaxed);
-    uint64_t pause = now_us() - t0;
-    /* the old states after a commit, the new ones after an abort */
-    for (size_t i = 0; i < done && i < ms.n; i++)
-        free(ms.v[i].state);
-    for (uint32_t k = 0; k < npools; k++) {
-        while (pools[k].n > 0)
-            free(pools[k].v[--pools[k].n]);
-        free(pools[k].v);
+    j->pause_us = now_us() - j->t0;
+    j->rc = rc;
+    j->done = done;
+}
+
+/* Claim the posted hold for this thread: 1 if claimed. */
+static int hold_claim(actr_t *rt)
+{
+    int posted = ACTR__HOLD_POSTED;
+    return atomic_compare_exchange_strong_explicit(&rt->hold.state, &posted, ACTR__HOLD_CLAIMED,
+                                                   memory_order_acq_rel, memory_order_relaxed);
+}
+
+static void hold_done(actr_t *rt)
+{
+    pthread_mutex_lock(&rt->hold.mu);
+    atomic_store_explicit(&rt->hold.state, ACTR__HOLD_DONE, memory_order_release);
+    pthread_cond_signal(&rt->hold.cv);
+    pthread_mutex_unlock(&rt->hold.mu);
+}
+
+void actr__swap_help(actr_t *rt)
+{
+    if (!hold_claim(rt))
+        return;
+    job_t *j = rt->hold.job;
+    if (plugin_running(rt, j->p)) {
+        /* not yet: the worker inside the plugin will look again when it leaves */
+        atomic_store_explicit(&rt->hold.state, ACTR__HOLD_POSTED, memory_order_release);
+        return;
     }
-    free(pools);
+    hold_run(j);
+    hold_done(rt);
+}
+
+/* 1 if no worker can take the hold: none runs, or every one is parked. */
+static int workers_away(actr_t *rt)
+{
+    return rt->workers == NULL || !atomic_load_explicit(&rt->started, memory_order_acquire) ||
+           atomic_load_explicit(&rt->nparked, memory_order_relaxed) >= rt->nworkers;
+}
+
+/* Phase 2 (the new version is loaded, j->p->swapping is set). Closes the
+ * gate, posts the hold for the workers and waits until one of them (or, when
+ * none can, this thread) has run it: doing the pause on a worker keeps the
+ * CPUs to the runtime's own threads, so the swap is not preempted halfway by
+ * the load it pauses. Returns 0 on commit or the error; fills j->err and
+ * j->info. */
+static int pause_and_migrate(job_t *j)
+{
+    actr_t *rt = j->rt;
+    plugin_t *p = j->p;
+    j->failed = (size_t)-1;
+    int rc = prepare(j);
+    if (rc != 0)
+        return rc;
+
+    pthread_mutex_lock(&rt->hold.post_mu); /* one hold at a time */
+    j->t0 = now_us();
+    atomic_fetch_add_explicit(&rt->swaps, 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->hold->mu);
+    p->hold->active = 1;
+    pthread_mutex_unlock(&p->hold->mu);
+    for (uint32_t k = 0; k < p->ntypes; k++)
+        atomic_store_explicit(&p->types[k]->h.paused, 1, memory_order_seq_cst);
+    rt->hold.job = j;
+    atomic_store_explicit(&rt->hold.state, ACTR__HOLD_POSTED, memory_order_seq_cst);
+    uint64_t deadline = j->t0 + (uint64_t)SWAP_WAIT_MS * 1000u;
+    uint64_t self_after = j->t0 + HOLD_HELP_US;
+    pthread_mutex_lock(&rt->hold.mu);
+    while (atomic_load_explicit(&rt->hold.state, memory_order_acquire) != ACTR__HOLD_DONE) {
+        uint64_t now = now_us();
+        int late = now > deadline;
+        /* p's type list is the claimant's alone (a commit replaces it):
+         * claim before looking at it */
+        if (late || now >= self_after || workers_away(rt)) {
+            pthread_mutex_unlock(&rt->hold.mu);
+            if (hold_claim(rt)) {
+                if (!plugin_running(rt, p) || late) {
+                    if (plugin_running(rt, p)) {
+                        j->rc = ACTR_ETIMEDOUT;
+                        snprintf(j->why, sizeof(j->why),
+                                 "an actor did not reach a message boundary within %d ms",
+                                 SWAP_WAIT_MS);
+                    }
+                    hold_run(j);
+                    hold_done(rt);
+                    pthread_mutex_lock(&rt->hold.mu);
+                    continue;
+                }
+                /* a thread is still inside the plugin: it leaves at its
+                 * next message boundary and, if a worker, claims it then */
+                atomic_store_explicit(&rt->hold.state, ACTR__HOLD_POSTED, memory_order_release);
+            }
+            pthread_mutex_lock(&rt->hold.mu);
+            if (atomic_load_explicit(&rt->hold.state, memory_order_acquire) == ACTR__HOLD_DONE)
+                break;
+        }
+        /* a worker claims it at its next activation boundary */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += HOLD_POLL_US * 1000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        (void)pthread_cond_timedwait(&rt->hold.cv, &rt->hold.mu, &ts);
+    }
+    pthread_mutex_unlock(&rt->hold.mu);
+    rt->hold.job = NULL;
+    atomic_store_explicit(&rt->hold.state, ACTR__HOLD_IDLE, memory_order_release);
+    pthread_mutex_unlock(&rt->hold.post_mu);
+
+    rc = j->rc;
+    members_t *ms = &j->ms;
+    /* the old states after a commit, the new ones after an abort */
+    for (size_t i = 0; i < j->done && i < ms->n; i++)
+        free(ms->v[i].state);
+    for (uint32_t k = 0; k < j->npools; k++) {
+        while (j->pools[k].n > 0)
+            free(j->pools[k].v[--j->pools[k].n]);
+        free(j->pools[k].v);
+    }
+    free(j->pools);
 
     if (j->info != NULL) {
-        j->info->actors = ms.n;
-        j->info->pause_us = pause;
+        j->info->actors = ms->n;
+        j->info->pause_us = j->pause_us;
     }
     if (rc != 0) {
-        if (failed != (size_t)-1) {
-            actr__actor_t *a = ms.v[failed].a;
+        if (j->failed != (size_t)-1) {
+            actr__actor_t *a = ms->v[j->failed].a;
             actr_ref_t ref =
                 actr__ref_of(rt, a, atomic_load_explicit(&a->gen, memory_order_relaxed));
             char name[256];
@@ -494,14 +657,14 @@ static int pause_and_migrate(job_t *j)
                        "%s of plugin '%s' %s -> %s refused: migrate failed for actor %u.%u%s of "
                        "type '%s': %s (%s)%s%s; all %zu actors stay on %s",
                        j->action, p->name, p->version, j->to->version, (unsigned)ref.slot,
-                       (unsigned)ref.gen, named, ms.v[failed].t->name, actr_err_name(rc),
-                       actr_strerror(rc), why[0] ? ": " : "", why, ms.n, p->version);
+                       (unsigned)ref.gen, named, ms->v[j->failed].t->name, actr_err_name(rc),
+                       actr_strerror(rc), j->why[0] ? ": " : "", j->why, ms->n, p->version);
         } else {
             actr__fail(j->err, rc, "%s of plugin '%s' %s -> %s refused: %s; nothing changed",
-                       j->action, p->name, p->version, j->to->version, why);
+                       j->action, p->name, p->version, j->to->version, j->why);
         }
     }
-    free(ms.v);
+    free(ms->v);
     return rc;
 }
 

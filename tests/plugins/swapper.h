@@ -13,6 +13,10 @@
  *   {"op":"add","n":N}       -> {"ok":true} (sum += N, calls += 1)
  *   {"op":"hold"}            -> no answer until a later "release" message
  *   {"op":"sub","topic":T}   -> {"ok":true} once subscribed to topic T
+ *   {"op":"busy","n":MS}     sends the requester the plain message
+ *                            {"busy":"started"} (type SWAPPER_MSG_STARTED),
+ *                            stays inside the handler MS milliseconds, then
+ *                            -> {"ok":true}
  *   anything else            -> {"ok":false,"error":"bad_request"}
  * Plain (non-request) messages:
  *   [sender, seq]            order check: per sender (0..SWAPPER_SENDERS-1)
@@ -33,11 +37,13 @@
 #define ACTR_TEST_SWAPPER_H
 
 #include <string.h>
+#include <time.h>
 
 #include <actr/plugin.h>
 
 #define SWAPPER_SENDERS 16
 #define SWAPPER_TYPE "swapper.counter"
+#define SWAPPER_MSG_STARTED 7u /* "busy" has started (to the requester) */
 
 /* The part every version keeps (at a different place in each layout). */
 typedef struct swapper_misc {
@@ -163,6 +169,19 @@ static inline int swapper_dispatch(actr_ctx_t *ctx, swapper_misc_t *m, int major
     if (swapper_is(op, oplen, "hold") && m->held == NULL) {
         actr_ctx_msg_ref(ctx, msg);
         m->held = msg;
+        return SWAPPER_DONE;
+    }
+    if (swapper_is(op, oplen, "busy") && *n >= 0) {
+        actr_msg_t *started;
+        if (actr_ctx_msg_pack(ctx, SWAPPER_MSG_STARTED, &started, "{s:s}", "busy", "started") ==
+            0)
+            (void)actr_ctx_send(ctx, actr_ctx_msg_from(ctx, msg), started);
+        struct timespec t0, t;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        do /* a long computation: the worker does not leave the handler */
+            clock_gettime(CLOCK_MONOTONIC, &t);
+        while ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 < *n);
+        swapper_answer_ok(ctx, msg, 1);
         return SWAPPER_DONE;
     }
     if (swapper_is(op, oplen, "sub") && topic != NULL && tlen > 0 && tlen < 128) {

@@ -30,6 +30,7 @@
 #define V2 TP("swap_v2")
 #define V3 TP("swap_v3")
 #define TYPE "swapper.counter"
+#define SWAPPER_MSG_STARTED 7u /* as in tests/plugins/swapper.h: "busy" has started */
 #define WAIT_MS 30000
 #define WINDOW 128 /* requests in flight from the test thread */
 
@@ -150,7 +151,7 @@ static inline void parse_get(const actr_msg_t *rep, sw_t *s)
 static inline actr_msg_t *op_msg(const char *op, int64_t n)
 {
     actr_msg_t *m;
-    if (strcmp(op, "add") == 0)
+    if (strcmp(op, "add") == 0 || strcmp(op, "busy") == 0)
         ASSERT_OK(actr_msg_pack(cl, 1, &m, "{s:s s:I}", "op", op, "n", n));
     else
         ASSERT_OK(actr_msg_pack(cl, 1, &m, "{s:s}", "op", op));

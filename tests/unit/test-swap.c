@@ -314,6 +314,69 @@ TEST_IMPL(swap, from_handler_refused)
     teardown();
 }
 
+/* An actor inside a long handler when a swap starts: the swap waits for it
+ * to reach its message boundary (on a worker that leaves the plugin, or on
+ * the caller when none can take it) and migrates it then. One that stays
+ * inside longer than the swap's bound (5 s) gets the swap refused, with
+ * nothing changed. */
+static void busy_then_swap(actr_ref_t a, int64_t ms, int want_rc)
+{
+    uint64_t id;
+    request_retry(a, "busy", ms, &id);
+    actr_msg_t *m = NULL;
+    ASSERT_OK(actr_client_recv(cl, WAIT_MS, &m)); /* the handler has started */
+    ASSERT_EQ(actr_msg_type(m), SWAPPER_MSG_STARTED);
+    actr_msg_free(m);
+    actr_error_t err;
+    actr_swap_info_t info;
+    memset(&err, 0, sizeof(err));
+    memset(&info, 0, sizeof(info));
+    int rc = actr_plugin_swap(rt, "swapper", V2, &info, &err);
+    ASSERT_EQ(rc, want_rc);
+    if (rc != 0) {
+        ASSERT_CONTAINS(err.msg, "did not reach a message boundary");
+        ASSERT_CONTAINS(err.msg, "nothing changed");
+        fprintf(stderr, "# refused: %s\n", err.msg);
+    }
+    m = recv_reply(); /* the long request is answered either way */
+    ASSERT_EQ(actr_msg_request_id(m), id);
+    actr_msg_free(m);
+}
+
+TEST_IMPL(swap, waits_for_long_handler)
+{
+    setup();
+    load(V1);
+    actr_ref_t a = spawn_sw(5, NULL, 0), b = spawn_sw(6, NULL, 0);
+    ASSERT_STR_EQ(get1(a).version, "1.0.0");
+    busy_then_swap(a, 300, 0);
+    sw_t sa = get1(a), sb = get1(b);
+    ASSERT_STR_EQ(sa.version, "2.0.0");
+    ASSERT_STR_EQ(sb.version, "2.0.0");
+    ASSERT_EQ(sa.sum, 5);
+    ASSERT_EQ(sb.sum, 6);
+    ASSERT_EQ(sa.generation, 1);
+    teardown();
+}
+
+TEST_IMPL(swap, long_handler_past_bound_refused)
+{
+    setup();
+    load(V1);
+    actr_ref_t a = spawn_sw(5, NULL, 0), b = spawn_sw(6, NULL, 0);
+    ASSERT_STR_EQ(get1(b).version, "1.0.0");
+    busy_then_swap(a, 5600, ACTR_ETIMEDOUT);
+    sw_t sa = get1(a), sb = get1(b);
+    ASSERT_STR_EQ(sa.version, "1.0.0");
+    ASSERT_STR_EQ(sb.version, "1.0.0");
+    ASSERT_EQ(sa.sum, 5);
+    ASSERT_EQ(sa.generation, 0);
+    /* and a swap goes through once it is out */
+    swap_ok(V2, "1.0.0", "2.0.0", 2);
+    ASSERT_EQ(get1(a).sum, 5);
+    teardown();
+}
+
 /* ---- rollback ---------------------------------------------------------------------------- */
 
 #define RB_N 500
