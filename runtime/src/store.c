@@ -575,7 +575,7 @@ int actr_store_open(actr_t *rt, const actr_store_options_t *opts, actr_error_t *
         return actr__fail(err, ACTR_ENOMEM, "store: out of memory");
     st->rt = rt;
     st->max_value = o.max_value ? o.max_value : ACTR_STORE_DEFAULT_MAX_VALUE;
-    st->max_batch = o.max_batch ? o.max_batch : 4096;
+    st->max_batch = o.max_batch ? o.max_batch : ACTR_STORE_DEFAULT_MAX_BATCH;
     pthread_mutex_init(&st->mu, NULL);
     pthread_cond_init(&st->cv, NULL);
     pthread_mutex_init(&st->backup_mu, NULL);

@@ -5,9 +5,12 @@
  *   bench_durable_put [--quick] [--actors=N] [--window=W] [--full=0|1] [writes]
  *
  * Default 1,000,000 writes by 16 actors, each writing its share into its own
- * namespace ("bench:<i>", 8-byte big-endian sequence keys) and keeping W = 256
- * puts outstanding (16 x 256 = the store's default max_batch of 4,096), so the
- * store thread always has a full group commit to make. The
+ * namespace ("bench:<i>", 8-byte big-endian sequence keys) and keeping W =
+ * 1,024 puts outstanding (16 x 1,024 = two of the store's default max_batch,
+ * ACTR_STORE_DEFAULT_MAX_BATCH = 8,192): while one group commit runs, the
+ * next is already queued, so the store thread never waits for
+ * acknowledgements to travel back and new puts to arrive (with one batch's
+ * worth outstanding it would, every batch). The
  * store runs with its defaults (WAL, synchronous=NORMAL unless --full=1) in
  * the runtime's private temporary data directory. The clock runs in the
  * driver actor from just before it starts the writers to the last writer's
@@ -204,7 +207,7 @@ int main(int argc, char **argv)
     bench_arg_t args[] = {
         {"writes", 1, 1000000, 20000, 1, 1000000000, "writes in total", 0, 0},
         {"actors", 0, 16, 4, 1, 100000, "writer actors", 0, 0},
-        {"window", 0, 256, 64, 1, 100000, "puts each writer keeps outstanding", 0, 0},
+        {"window", 0, 1024, 64, 1, 100000, "puts each writer keeps outstanding", 0, 0},
         {"full", 0, 0, 0, 0, 1, "1: synchronous=FULL (fsync per commit)", 0, 0},
     };
     int quick = bench_parse_args(argc, argv, args, sizeof(args) / sizeof(args[0]));

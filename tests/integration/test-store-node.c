@@ -402,14 +402,14 @@ TEST_IMPL(store_node, full_disk)
     snprintf(small, sizeof(small), "%s/small", dir);
     ASSERT_EQ(mkdir(small, 0755), 0);
     rc = private_mounts();
-    if (rc != 0 || mount("tmpfs", small, "tmpfs", 0, "size=512k") != 0) {
+    if (rc != 0 || mount("tmpfs", small, "tmpfs", 0, "size=1m") != 0) {
         printf("# skipped: cannot mount a small tmpfs here (%s)\n", strerror(rc ? -rc : errno));
         test_rmtree(dir);
         return;
     }
-    /* 96 KiB of ballast to free later */
+    /* 256 KiB of ballast to free later (room for a checkpoint of 16 KiB pages) */
     {
-        static char zeros[96 * 1024];
+        static char zeros[256 * 1024];
         snprintf(ballast, sizeof(ballast), "%s/ballast", small);
         test_write_file(ballast, zeros, sizeof(zeros));
     }

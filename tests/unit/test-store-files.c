@@ -207,7 +207,7 @@ TEST_IMPL(store_files, full_disk)
     /* a private mount namespace: the tmpfs disappears with this process,
      * whatever happens to the test */
     if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("tmpfs", tmpdir, "tmpfs", 0, "size=256k") != 0) {
+        mount("tmpfs", tmpdir, "tmpfs", 0, "size=1m") != 0) {
         fprintf(stderr, "# SKIP full_disk: cannot mount a small tmpfs here (%s)\n",
                 strerror(errno));
         actr__rmtree(tmpdir);
@@ -218,7 +218,7 @@ TEST_IMPL(store_files, full_disk)
     path_in(ballast, sizeof(ballast), "ballast");
     FILE *bf = fopen(ballast, "wb");
     ASSERT_NOT_NULL(bf);
-    for (int b = 0; b < 64 * 1024; b++)
+    for (int b = 0; b < 256 * 1024; b++)
         fputc('b', bf);
     ASSERT_EQ(fclose(bf), 0);
     actr_t *rt;

@@ -42,13 +42,16 @@ typedef enum actr_store_sync {
 #define ACTR_STORE_MAX_KEY 4096                  /* bytes of a key */
 #define ACTR_STORE_DEFAULT_MAX_VALUE (1u << 20)  /* bytes of a value, by default */
 #define ACTR_STORE_LIMIT_MAX_VALUE (64u << 20)   /* the largest max_value accepted */
+/* requests in one transaction under load, by default: about 20 ms of writes
+ * at full speed, so no acknowledgement waits longer for its commit */
+#define ACTR_STORE_DEFAULT_MAX_BATCH 8192u
 
 typedef struct actr_store_options {
     uint32_t size;          /* sizeof(actr_store_options_t); set by actr_store_options_init */
     const char *path;       /* the database file; NULL = <data_dir>/actr.db */
     actr_store_sync_t sync; /* default ACTR_STORE_NORMAL */
     uint32_t max_value;     /* largest value accepted; 0 = ACTR_STORE_DEFAULT_MAX_VALUE */
-    uint32_t max_batch;     /* most writes in one transaction; 0 = 4096 */
+    uint32_t max_batch;     /* most requests in one transaction; 0 = ACTR_STORE_DEFAULT_MAX_BATCH */
 } actr_store_options_t;
 
 /** Fill *opts with the defaults. */
