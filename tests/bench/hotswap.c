@@ -5,7 +5,8 @@
  *   bench_hotswap [--quick] [--window-ms=T] [--inflight=W] [--drivers=D] [actors]
  *   (default 10,000 actors; --quick 1,000)
  *   -> bench=hotswap pause_ms_p99=... elapsed_s=... lost=0 actors=N
- *      baseline_gap_ms_p99=... swap_pause_ms=... workers=... impl=actr
+ *      baseline_gap_ms_p99=... across_swap_ms_p99=... swap_pause_ms=...
+ *      workers=... impl=actr
  *
  * The workers are actors of type "hotswap.worker" of the plugin "hotswap"
  * (tests/bench/plugins/hotswap_v1.c, then hotswap_v2.c; the shared block they
@@ -28,6 +29,10 @@
  *                        stretch from the time kept in the migrated state)
  *   baseline_gap_ms_p99  the same statistic over the baseline window, so a
  *                        reader can tell the swap's own share
+ *   across_swap_ms_p99   99th percentile over actors of the one stretch that
+ *                        spans the swap (last message on the old version to
+ *                        first on the new): the swap's own effect, without
+ *                        the window's other stalls
  *   swap_pause_ms        how long the swap held the actors at a message
  *                        boundary (actr_swap_info_t.pause_us / 1000)
  *   pause_ms_max         the longest such stretch of any actor
@@ -192,9 +197,11 @@ int main(int argc, char **argv)
     sh.gap_ns[0] = calloc(n, sizeof(uint64_t));
     sh.gap_ns[1] = calloc(n, sizeof(uint64_t));
     sh.handled = calloc(n, sizeof(uint64_t));
+    sh.across_ns = calloc(n, sizeof(uint64_t));
     sh.version = calloc(n, 1);
     g_workers = calloc(n, sizeof(actr_ref_t));
-    if (!sh.gap_ns[0] || !sh.gap_ns[1] || !sh.handled || !sh.version || !g_workers)
+    if (!sh.gap_ns[0] || !sh.gap_ns[1] || !sh.handled || !sh.version || !sh.across_ns ||
+        !g_workers)
         bench_fail("out of memory for %" PRIu32 " actors", n);
 
     bench_rt_t b;
@@ -290,17 +297,19 @@ int main(int argc, char **argv)
         bench_fail("lost=%lld (%" PRIu64 " sent, %" PRIu64 " handled)", lost, sent, handled);
 
     double pause_p99 = p99_ms(sh.gap_ns[1], n), base_p99 = p99_ms(sh.gap_ns[0], n);
+    double across_p99 = p99_ms(sh.across_ns, n);
     double pause_max = (double)sh.gap_ns[1][n - 1] / 1e6; /* sorted by p99_ms */
     unsigned long long workers = bench_rt_workers(&b);
     bench_rt_close(&b);
     printf("bench=hotswap pause_ms_p99=%.3f elapsed_s=%.3f lost=%lld actors=%" PRIu32
-           " baseline_gap_ms_p99=%.3f swap_pause_ms=%.3f pause_ms_max=%.3f swap_call_ms=%.3f"
-           " messages=%" PRIu64 " workers=%llu impl=actr\n",
-           pause_p99, elapsed, lost, n, base_p99, (double)info.pause_us / 1000.0, pause_max,
-           swap_call_ms, sent, workers);
+           " baseline_gap_ms_p99=%.3f across_swap_ms_p99=%.3f swap_pause_ms=%.3f"
+           " pause_ms_max=%.3f swap_call_ms=%.3f messages=%" PRIu64 " workers=%llu impl=actr\n",
+           pause_p99, elapsed, lost, n, base_p99, across_p99, (double)info.pause_us / 1000.0,
+           pause_max, swap_call_ms, sent, workers);
     free(sh.gap_ns[0]);
     free(sh.gap_ns[1]);
     free(sh.handled);
+    free(sh.across_ns);
     free(sh.version);
     free(g_workers);
     free(drivers);

@@ -14,7 +14,9 @@
  * counting the message in handled[idx]; marking the code that ran in
  * version[idx]; and answering the sender with an empty ack. Its state keeps
  * the time of its previous message, so the first message the new version
- * handles measures the stretch across the swap from the migrated state.
+ * handles measures the stretch across the swap from the migrated state; that
+ * stretch alone also goes to across_ns[idx] (the swap's own share, apart
+ * from whatever else happened in the window).
  */
 #ifndef ACTR_BENCH_HOTSWAP_H
 #define ACTR_BENCH_HOTSWAP_H
@@ -33,6 +35,7 @@ typedef struct hotswap_shared {
     uint64_t *handled;   /* n: messages handled */
     uint8_t *version;    /* n: major of the code that handled the last message */
     uint64_t errors;     /* failed acks (must stay 0) */
+    uint64_t *across_ns; /* n: the stretch ending at the new version's first message */
 } hotswap_shared_t;
 
 static inline uint64_t hotswap_now_ns(void)

@@ -20,6 +20,7 @@ typedef struct worker_v2 {
     uint64_t last_ns;
     uint32_t migrations;
     uint32_t idx;
+    uint32_t fresh; /* migrated, no message handled since */
     hotswap_shared_t *sh;
 } worker_v2_t;
 
@@ -44,6 +45,11 @@ static int w_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
     actr_msg_t *ack;
     if (actr_ctx_msg_type(ctx, msg) != HOTSWAP_MSG_WORK)
         return 0;
+    if (w->fresh) { /* the first message since the swap */
+        __atomic_store_n(&w->sh->across_ns[w->idx], hotswap_now_ns() - w->last_ns,
+                         __ATOMIC_RELAXED);
+        w->fresh = 0;
+    }
     w->handled = hotswap_tick(w->sh, w->idx, &w->last_ns, w->handled, 2);
     if (actr_ctx_msg_new(ctx, HOTSWAP_MSG_ACK, NULL, 0, &ack) != 0 ||
         actr_ctx_send(ctx, actr_ctx_msg_from(ctx, msg), ack) != 0)
@@ -64,6 +70,7 @@ static int w_migrate(actr_ctx_t *ctx, const char *from, const void *old, size_t 
     w->idx = o->idx;
     w->sh = o->sh;
     w->migrations = 1;
+    w->fresh = o->last_ns != 0;
     return 0;
 }
 
