@@ -260,10 +260,10 @@ int actr__sdb_open(actr__sdb_t *d, const char *path, int full, actr_error_t *err
     }
     sqlite3_extended_result_codes(d->db, 1);
     sqlite3_busy_timeout(d->db, BUSY_MS);
-    /* exclusive before the first access: see the invariants above */
     /* a new file gets 16 KiB pages (an existing one keeps its own): a
      * shallower tree and fewer splits for batches of small rows */
     (void)exec(d->db, "PRAGMA page_size=" PAGE_SIZE_STR);
+    /* exclusive before the first access: see the invariants above */
     rc = exec(d->db, "PRAGMA locking_mode=EXCLUSIVE");
     if (rc != SQLITE_OK) {
         db_fail(err, path, d->db, rc, "cannot set the locking mode");
