@@ -130,6 +130,7 @@ static void conn_close(actr__conn_t *c, const char *bye)
     if (c->state == C_CLOSING || c->state == C_FREE)
         return;
     int was_up = c->state == C_UP && c->upslot >= 0;
+    int was_connecting = c->state == C_CONNECTING;
     uint64_t id = c->peer_id;
     if (bye != NULL && c->state != C_CONNECTING) {
         actr__frame_t f;
@@ -156,8 +157,11 @@ static void conn_close(actr__conn_t *c, const char *bye)
     if (c->peer != NULL)
         c->peer->c = NULL;
     pthread_mutex_unlock(&cl->mu);
-    if (c->peer != NULL)
+    if (c->peer != NULL) {
         schedule_retry(cl, c->peer);
+        if (was_connecting && c->peer->ai_next != NULL)
+            c->peer->retry_at = 0; /* the name has more addresses: the next one at once */
+    }
     if (!uv_is_closing((uv_handle_t *)&c->tcp))
         uv_close((uv_handle_t *)&c->tcp, on_closed);
     if (was_up)
@@ -649,16 +653,89 @@ static void on_connect(uv_connect_t *req, int status)
     if (status != 0) {
         actr__cfgpeer_t *p = c->peer;
         int first = p != NULL && p->backoff_ms == c->cl->reconnect_min_ms;
+        char to[INET6_ADDRSTRLEN + 16] = "";
+        if (p != NULL && p->host[0] != '\0') { /* say which of the name's addresses */
+            char a[INET6_ADDRSTRLEN + 8];
+            actr__cl_addr_str(&p->sa, a, sizeof(a));
+            snprintf(to, sizeof(to), " (%s)", a);
+        }
         actr__log(c->cl->rt, first ? ACTR_LOG_INFO : ACTR_LOG_DEBUG, ACTR_REF_NONE,
-                  "cluster: peer %s: connect failed: %s", c->addr, uv_strerror(status));
+                  "cluster: peer %s%s: connect failed: %s", c->addr, to, uv_strerror(status));
         conn_close(c, NULL);
         return;
     }
+    if (c->peer != NULL)
+        c->peer->ai_next = NULL; /* the next round looks the name up again */
     start_handshake(c);
+}
+
+static void connect_peer(actr__cluster_t *cl, actr__cfgpeer_t *p);
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    actr__cfgpeer_t *p = req->data;
+    actr__cluster_t *cl = p->cl;
+    p->resolving = 0;
+    if (cl->closed) {
+        uv_freeaddrinfo(res);
+        return;
+    }
+    struct addrinfo *first = NULL;
+    for (struct addrinfo *ai = status == 0 ? res : NULL; ai != NULL && first == NULL;
+         ai = ai->ai_next)
+        if (ai->ai_family == AF_INET || ai->ai_family == AF_INET6)
+            first = ai;
+    if (first == NULL) {
+        int once = p->backoff_ms == cl->reconnect_min_ms;
+        actr__log(cl->rt, once ? ACTR_LOG_WARN : ACTR_LOG_DEBUG, ACTR_REF_NONE,
+                  "cluster: peer %s: cannot resolve '%s': %s", p->addr, p->host,
+                  status != 0 ? uv_strerror(status) : "no IPv4 or IPv6 address");
+        if (res != NULL)
+            uv_freeaddrinfo(res);
+        schedule_retry(cl, p);
+        return;
+    }
+    if (p->ai != NULL)
+        uv_freeaddrinfo(p->ai);
+    p->ai = res;
+    p->ai_next = first;
+    connect_peer(cl, p);
+}
+
+/* For a peer given by name: its next address into p->sa, or 0 when a
+ * lookup was started instead (on_resolved connects when it answers). */
+static int next_address(actr__cluster_t *cl, actr__cfgpeer_t *p)
+{
+    while (p->ai_next != NULL) {
+        struct addrinfo *ai = p->ai_next;
+        p->ai_next = ai->ai_next;
+        if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) &&
+            ai->ai_addrlen <= sizeof(p->sa)) {
+            memset(&p->sa, 0, sizeof(p->sa));
+            memcpy(&p->sa, ai->ai_addr, ai->ai_addrlen);
+            return 1;
+        }
+    }
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    p->gai.data = p;
+    int rc = uv_getaddrinfo(&cl->rt->loop, &p->gai, on_resolved, p->host, p->port, &hints);
+    if (rc != 0) {
+        actr__log(cl->rt, ACTR_LOG_WARN, ACTR_REF_NONE, "cluster: peer %s: cannot resolve '%s': %s",
+                  p->addr, p->host, uv_strerror(rc));
+        schedule_retry(cl, p);
+        return 0;
+    }
+    p->resolving = 1;
+    return 0;
 }
 
 static void connect_peer(actr__cluster_t *cl, actr__cfgpeer_t *p)
 {
+    if (p->host[0] != '\0' && !next_address(cl, p))
+        return;
     actr__conn_t *c = conn_get(cl);
     if (c == NULL) {
         schedule_retry(cl, p);
@@ -769,7 +846,7 @@ static void on_tick(uv_timer_t *t)
     }
     for (size_t i = 0; i < cl->npeers; i++) {
         actr__cfgpeer_t *p = &cl->peers[i];
-        if (p->c != NULL || now < p->retry_at)
+        if (p->c != NULL || p->resolving || now < p->retry_at)
             continue;
         if (p->name[0] != '\0' && actr__cl_up_by_name(cl, p->name, NULL) != NULL)
             continue; /* connected the other way */
@@ -827,4 +904,9 @@ void actr__cluster_close(actr_t *rt)
     for (actr__conn_t *c = cl->all; c != NULL; c = c->all_next)
         if (c->state != C_FREE && c->state != C_CLOSING)
             conn_close(c, c->state == C_CONNECTING ? NULL : BYE_SHUTDOWN);
+    /* a lookup not yet running is dropped; one running ends on its own (the
+     * loop waits for it, and on_resolved sees `closed`) */
+    for (size_t i = 0; i < cl->npeers; i++)
+        if (cl->peers[i].resolving)
+            (void)uv_cancel((uv_req_t *)&cl->peers[i].gai);
 }

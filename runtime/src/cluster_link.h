@@ -115,10 +115,19 @@ typedef struct actr__conn {
     uint64_t ping_seq;
 } actr__conn_t;
 
-/* A configured peer address: connected, and reconnected with backoff. */
+/* A configured peer address: connected, and reconnected with backoff. A
+ * peer given by host name is looked up again before each round of attempts
+ * (uv_getaddrinfo on the I/O thread), its addresses tried in turn. */
 struct actr__cfgpeer {
     char addr[80];
     struct sockaddr_storage sa;
+    actr__cluster_t *cl;
+    char host[64];             /* the name to look up, "" for an address given as such */
+    char port[8];
+    int resolving;             /* a lookup is under way (I/O thread) */
+    uv_getaddrinfo_t gai;
+    struct addrinfo *ai;       /* the last lookup's answer */
+    struct addrinfo *ai_next;  /* the next of its addresses to try (NULL: look up again) */
     actr__conn_t *c;                   /* its connection, or NULL */
     char name[ACTR_NODE_NAME_MAX + 1]; /* learned from its HELLO ("" until then) */
     uint32_t backoff_ms;

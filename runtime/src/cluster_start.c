@@ -41,8 +41,10 @@ int actr__cl_valid_name(const char *s, size_t n)
     return 1;
 }
 
-/* "HOST:PORT" with HOST an IPv4 address, "[v6]" or "localhost". */
-static int parse_addr(const char *s, struct sockaddr_storage *sa, int port_zero_ok)
+/* "HOST:PORT" with HOST an IPv4 address, "[v6]" or "localhost"; with
+ * `name` (peers), also a host name, copied to name[64] (sa then holds only
+ * the port) for the I/O thread to look up at each connect. */
+static int parse_addr(const char *s, struct sockaddr_storage *sa, int port_zero_ok, char *name)
 {
     char host[64];
     const char *colon;
@@ -76,12 +78,19 @@ static int parse_addr(const char *s, struct sockaddr_storage *sa, int port_zero_
     if (port > 65535 || (port == 0 && !port_zero_ok))
         return ACTR_EINVAL;
     memset(sa, 0, sizeof(*sa));
+    if (name != NULL)
+        name[0] = '\0';
     if (strcmp(host, "localhost") == 0)
         strcpy(host, "127.0.0.1");
     if (uv_ip4_addr(host, (int)port, (struct sockaddr_in *)sa) == 0)
         return 0;
     if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)sa) == 0)
         return 0;
+    if (name != NULL && s[0] != '[' && actr__host_name_ok(host, strlen(host))) {
+        snprintf(name, 64, "%s", host);
+        ((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
+        return 0;
+    }
     return ACTR_EINVAL;
 }
 
@@ -117,6 +126,9 @@ static void cluster_destroy(actr__cluster_t *cl)
 {
     if (cl == NULL)
         return;
+    for (size_t i = 0; cl->peers != NULL && i < cl->npeers; i++)
+        if (cl->peers[i].ai != NULL)
+            uv_freeaddrinfo(cl->peers[i].ai);
     if (cl->listen_fd >= 0)
         close(cl->listen_fd);
     actr__conn_t *c = cl->all;
@@ -208,21 +220,26 @@ int actr_cluster_start(actr_t *rt, const actr_cluster_options_t *o, actr_error_t
     for (size_t i = 0; i < o->npeers; i++) {
         actr__cfgpeer_t *p = &cl->peers[i];
         const char *a = o->peers[i];
-        if (a == NULL || strlen(a) >= sizeof(p->addr) || parse_addr(a, &p->sa, 0) != 0) {
+        if (a == NULL || strlen(a) >= sizeof(p->addr) ||
+            parse_addr(a, &p->sa, 0, p->host) != 0) {
             int rc = actr__fail(err, ACTR_EINVAL,
                                 "cluster: peers[%zu] '%s': expected HOST:PORT (IPv4, [IPv6] "
-                                "or localhost; port 1..65535)",
+                                "or a host name; port 1..65535)",
                                 i, a ? a : "(null)");
             cluster_destroy(cl);
             return rc;
         }
         snprintf(p->addr, sizeof(p->addr), "%s", a);
+        snprintf(p->port, sizeof(p->port), "%u",
+                 (unsigned)ntohs(((struct sockaddr_in *)&p->sa)->sin_port));
+        p->cl = cl;
         p->backoff_ms = cl->reconnect_min_ms;
         cl->npeers++;
     }
     if (o->listen != NULL) {
         struct sockaddr_storage sa;
-        if (strlen(o->listen) >= sizeof(cl->listen_addr) || parse_addr(o->listen, &sa, 1) != 0) {
+        if (strlen(o->listen) >= sizeof(cl->listen_addr) ||
+            parse_addr(o->listen, &sa, 1, NULL) != 0) {
             int rc = actr__fail(err, ACTR_EINVAL,
                                 "cluster: listen '%s': expected HOST:PORT (IPv4, [IPv6] or "
                                 "localhost; port 0..65535)",

@@ -27,6 +27,7 @@
 
 #include "actr.h"
 #include "config_int.h"
+#include "util.h"
 
 /* ---- tables ------------------------------------------------------------- */
 
@@ -46,6 +47,7 @@ typedef enum conf_kind {
 #define F_CONFDIR 2u  /* K_STRING: a path, relative ones resolved against the config's folder */
 #define F_ADDR 4u     /* K_STRING, K_STRLIST: HOST:PORT (IPv4, [IPv6] or localhost), port 1..65535 */
 #define F_ADDR0 8u    /* with F_ADDR: port 0 allowed too */
+#define F_ADDRNAME 16u /* with F_ADDR: HOST may also be a host name */
 
 typedef struct conf_table conf_table_t;
 
@@ -192,7 +194,8 @@ static const conf_field_t store_fields[] = {
 static const conf_field_t cluster_fields[] = {
     T_BOOL("enabled", actr_config_t, cluster.enabled, 0),
     T_STR("listen", actr_config_t, cluster.listen, 3, 80, "0.0.0.0:7400", F_ADDR | F_ADDR0),
-    T_STRLIST("peers", actr_config_t, cluster.peers, cluster.npeers, 3, 79, 1024, F_ADDR),
+    T_STRLIST("peers", actr_config_t, cluster.peers, cluster.npeers, 3, 79, 1024,
+              F_ADDR | F_ADDRNAME),
     /* never shown in messages; may be empty (e.g. ${ACTR_CLUSTER_SECRET:-}) while the
      * cluster is off: its length is checked when enabled (check_cluster) */
     T_STR("secret", actr_config_t, cluster.secret, 0, 4096, NULL, 0),
@@ -386,9 +389,9 @@ static const char *near_miss(const char *key, size_t n, const char *const *names
     return best;
 }
 
-/* 1 if s[0..n) is HOST:PORT: an IPv4 address, [IPv6] or localhost, and a
- * port 1..65535 (0..65535 with allow0). */
-static int addr_ok(const char *s, size_t n, int allow0)
+/* 1 if s[0..n) is HOST:PORT: an IPv4 address, [IPv6] or localhost (or,
+ * with allow_name, a host name), and a port 1..65535 (0..65535 with allow0). */
+static int addr_ok(const char *s, size_t n, int allow0, int allow_name)
 {
     char host[64];
     size_t hl, i;
@@ -416,7 +419,8 @@ static int addr_ok(const char *s, size_t n, int allow0)
         host[hl] = '\0';
         i = hl + 1;
         unsigned char a4[4];
-        if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, a4) != 1)
+        if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, a4) != 1 &&
+            !(allow_name && actr__host_name_ok(host, hl)))
             return 0;
     }
     if (i >= n || n - i > 5)
@@ -434,7 +438,8 @@ static void expectation(const conf_field_t *f, char *dst, size_t cap)
 {
     char names[200];
     if (f->flags & F_ADDR) {
-        snprintf(dst, cap, "HOST:PORT (HOST an IPv4 address, [IPv6] or localhost; PORT %s..65535)",
+        snprintf(dst, cap, "HOST:PORT (HOST an IPv4 address, [IPv6] or %s; PORT %s..65535)",
+                 (f->flags & F_ADDRNAME) ? "a host name" : "localhost",
                  (f->flags & F_ADDR0) ? "0" : "1");
         return;
     }
@@ -517,7 +522,8 @@ static int read_scalar(actr__conf_parser_t *p, const conf_field_t *f, char *base
         }
         if (memchr(s, '\0', n) != NULL)
             return actr__conf_fail(p, &ev->start_mark, "a NUL byte is not allowed here");
-        if ((f->flags & F_ADDR) && !addr_ok(s, n, (f->flags & F_ADDR0) != 0))
+        if ((f->flags & F_ADDR) &&
+            !addr_ok(s, n, (f->flags & F_ADDR0) != 0, (f->flags & F_ADDRNAME) != 0))
             return actr__conf_fail(p, &ev->start_mark, "expected %s, got '%s'", want, got);
         v = (f->flags & F_CONFDIR) ? resolve_path(p->source, s, n) : dup_mem(s, n);
         if (v == NULL)

@@ -435,3 +435,23 @@ void actr_log(actr_ctx_t *ctx, actr_log_level_t level, const char *fmt, ...)
     log_v(ctx->rt, level, ctx->self, fmt, ap);
     va_end(ap);
 }
+
+int actr__host_name_ok(const char *s, size_t n)
+{
+    size_t label = 0;
+    if (n == 0 || n > 253)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        if (ch == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return 0;
+            label = 0;
+            continue;
+        }
+        int alnum = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+        if ((!alnum && !(ch == '-' && label > 0)) || ++label > 63)
+            return 0;
+    }
+    return s[n - 1] != '-';
+}

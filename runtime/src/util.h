@@ -85,4 +85,8 @@ void actr__rmtree(const char *path);
 /* Copy a NUL-terminated string into an owned allocation (NULL on OOM). */
 char *actr__strdup(const char *s);
 
+/* 1 if s[0..n) is a host name as DNS spells one: dot-separated labels of
+ * 1..63 letters, digits and inner '-', 253 characters at most. */
+int actr__host_name_ok(const char *s, size_t n);
+
 #endif

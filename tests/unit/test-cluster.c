@@ -412,7 +412,7 @@ TEST_IMPL(cluster, start_errors)
     ASSERT_OK(actr_open(&rt2, &o));
     actr_cluster_options_t co;
     actr_error_t err;
-    const char *bad_peers[] = {"127.0.0.1:1", "nohost:80"};
+    const char *bad_peers[] = {"127.0.0.1:1", "no host:80"};
     struct {
         const char *name, *listen, *secret;
         const char *const *peers;
@@ -425,7 +425,7 @@ TEST_IMPL(cluster, start_errors)
         {"a", "127.0.0.1", SECRET, NULL, 0, "listen '127.0.0.1'"},
         {"a", "::1:80", SECRET, NULL, 0, "listen '::1:80'"},
         {"a", "127.0.0.1:70000", SECRET, NULL, 0, "listen"},
-        {"a", NULL, SECRET, bad_peers, 2, "peers[1] 'nohost:80'"},
+        {"a", NULL, SECRET, bad_peers, 2, "peers[1] 'no host:80'"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         actr_cluster_options_init(&co);
@@ -462,6 +462,55 @@ TEST_IMPL(cluster, start_errors)
     /* closing a runtime whose cluster never reached a loop frees it all */
     actr_close(rt);
     actr_close(rt2);
+}
+
+/* A peer given by host name is looked up on the I/O thread at each round of
+ * connects (here "LOCALHOST": the hosts file's localhost, matched without
+ * regard to case, so it goes through the resolver and not the literal
+ * shortcut for "localhost"; where it also names ::1, the first address fails
+ * against a listener on 127.0.0.1 and the next one is tried at once). */
+TEST_IMPL(cluster, peer_by_host_name)
+{
+    tnode_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    topts_t ta = {0};
+    node_open(a, "alpha", &ta);
+    char addr[64];
+    snprintf(addr, sizeof(addr), "LOCALHOST:%d", actr_cluster_port(a->rt));
+    topts_t tb = {.peers = {addr}, .npeers = 1};
+    node_open(b, "beta", &tb);
+    ASSERT_EVENTUALLY(up_row(a, "beta", NULL) && up_row(b, "alpha", NULL), WAIT_MS);
+    prow_t rb;
+    ASSERT(up_row(b, "alpha", &rb));
+    ASSERT_STR_EQ(rb.addr, addr); /* listed as configured */
+    ASSERT(!logged(b, "cannot resolve"));
+    node_close(b);
+    node_close(a);
+    free(a);
+    free(b);
+}
+
+/* A name that does not resolve (.invalid never does, RFC 2606): a warning
+ * naming the peer and the name, retries with backoff, and the node serves on;
+ * closing it with a lookup pending is clean. */
+TEST_IMPL(cluster, unresolvable_peer)
+{
+    tnode_t *b = calloc(1, sizeof(*b));
+    topts_t tb = {.peers = {"no-such-host.invalid:7000"}, .npeers = 1};
+    node_open(b, "beta", &tb);
+    ASSERT_EVENTUALLY(logged(b, "[warn] cluster: peer no-such-host.invalid:7000: cannot resolve "
+                                "'no-such-host.invalid'"),
+                      WAIT_MS);
+    ASSERT_EVENTUALLY(times_logged(b, "cannot resolve 'no-such-host.invalid'") >= 3, WAIT_MS);
+    plist_t l = peers_of(b);
+    ASSERT_EQ(l.n, 1);
+    ASSERT_STR_EQ(l.rows[0].addr, "no-such-host.invalid:7000");
+    ASSERT(strcmp(l.rows[0].state, "up") != 0);
+    /* the node itself is fine */
+    actr_ctx_t *cl;
+    ASSERT_OK(actr_client_open(b->rt, &cl));
+    actr_client_close(cl);
+    node_close(b);
+    free(b);
 }
 
 TEST_IMPL(cluster, wrong_secret)

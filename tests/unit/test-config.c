@@ -1060,18 +1060,31 @@ TEST_IMPL(config, cluster)
                  "test.yaml:1:19: key 'cluster.listen': expected HOST:PORT (HOST an IPv4 "
                  "address, [IPv6] or localhost; PORT 0..65535), got '7400'",
                  1, 19);
-    expect_error("cluster:\n  peers: [10.0.0.1:1, \"example.org:80\"]\n",
+    expect_error("cluster:\n  peers: [10.0.0.1:1, \"example_org:80\"]\n",
                  "test.yaml:2:23: key 'cluster.peers[1]': expected HOST:PORT (HOST an IPv4 "
-                 "address, [IPv6] or localhost; PORT 1..65535), got 'example.org:80'",
+                 "address, [IPv6] or a host name; PORT 1..65535), got 'example_org:80'",
                  2, 23);
     expect_error("cluster:\n  peers: [\"10.0.0.1:0\"]\n",
                  "test.yaml:2:11: key 'cluster.peers[0]': expected HOST:PORT (HOST an IPv4 "
-                 "address, [IPv6] or localhost; PORT 1..65535), got '10.0.0.1:0'",
+                 "address, [IPv6] or a host name; PORT 1..65535), got '10.0.0.1:0'",
+                 2, 11);
+    expect_error("cluster:\n  peers: [\"-node.example:7400\"]\n",
+                 "test.yaml:2:11: key 'cluster.peers[0]': expected HOST:PORT (HOST an IPv4 "
+                 "address, [IPv6] or a host name; PORT 1..65535), got '-node.example:7400'",
                  2, 11);
     expect_error("cluster:\n  peers: \"10.0.0.1:1\"\n",
                  "test.yaml:2:10: key 'cluster.peers': expected a list of HOST:PORT (HOST an "
-                 "IPv4 address, [IPv6] or localhost; PORT 1..65535), got '10.0.0.1:1'",
+                 "IPv4 address, [IPv6] or a host name; PORT 1..65535), got '10.0.0.1:1'",
                  2, 10);
+    /* a host name is a peer (looked up when the node connects), not a listen address */
+    ASSERT_OK(parse("cluster:\n  peers: [\"node-b.example.org:7400\", \"db1:7400\"]\n", &c, &e));
+    ASSERT_EQ(c.cluster.npeers, 2);
+    ASSERT_STR_EQ(c.cluster.peers[0], "node-b.example.org:7400");
+    actr_config_free(&c);
+    expect_error("cluster: {listen: \"node-b.example.org:7400\"}\n",
+                 "test.yaml:1:19: key 'cluster.listen': expected HOST:PORT (HOST an IPv4 "
+                 "address, [IPv6] or localhost; PORT 0..65535), got 'node-b.example.org:7400'",
+                 1, 19);
     expect_error("cluster:\n  peers: [[a]]\n",
                  "test.yaml:2:11: key 'cluster.peers[0]': expected a string, got a list", 2, 11);
     expect_error("cluster: {max_queue: 1}\n",

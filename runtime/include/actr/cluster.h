@@ -64,7 +64,9 @@ typedef struct actr_cluster_options {
     uint32_t size;            /* sizeof(actr_cluster_options_t); set by actr_cluster_options_init */
     const char *node_name;    /* unique in the cluster, 1..64 of [A-Za-z0-9_.-] */
     const char *listen;       /* "HOST:PORT" to accept peers on; NULL = do not listen */
-    const char *const *peers; /* "HOST:PORT" of the nodes to connect to */
+    const char *const *peers; /* "HOST:PORT" of the nodes to connect to; HOST an IPv4
+                               * address, "[IPv6]" or a host name (looked up on the
+                               * I/O thread before each round of connects) */
     size_t npeers;
     const void *secret;       /* the shared cluster secret, at least 16 bytes */
     size_t secret_len;
