@@ -42,9 +42,10 @@ int actr__cl_valid_name(const char *s, size_t n)
 }
 
 /* "HOST:PORT" with HOST an IPv4 address, "[v6]" or "localhost"; with
- * `name` (peers), also a host name, copied to name[64] (sa then holds only
+ * `name` (peers), also a host name, copied to name[namecap] (sa then holds only
  * the port) for the I/O thread to look up at each connect. */
-static int parse_addr(const char *s, struct sockaddr_storage *sa, int port_zero_ok, char *name)
+static int parse_addr(const char *s, struct sockaddr_storage *sa, int port_zero_ok, char *name,
+                      size_t namecap)
 {
     char host[64];
     const char *colon;
@@ -86,8 +87,9 @@ static int parse_addr(const char *s, struct sockaddr_storage *sa, int port_zero_
         return 0;
     if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)sa) == 0)
         return 0;
-    if (name != NULL && s[0] != '[' && actr__host_name_ok(host, strlen(host))) {
-        snprintf(name, 64, "%s", host);
+    if (name != NULL && s[0] != '[' && strlen(host) < namecap &&
+        actr__host_name_ok(host, strlen(host))) {
+        snprintf(name, namecap, "%s", host);
         ((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
         return 0;
     }
@@ -221,7 +223,7 @@ int actr_cluster_start(actr_t *rt, const actr_cluster_options_t *o, actr_error_t
         actr__cfgpeer_t *p = &cl->peers[i];
         const char *a = o->peers[i];
         if (a == NULL || strlen(a) >= sizeof(p->addr) ||
-            parse_addr(a, &p->sa, 0, p->host) != 0) {
+            parse_addr(a, &p->sa, 0, p->host, sizeof(p->host)) != 0) {
             int rc = actr__fail(err, ACTR_EINVAL,
                                 "cluster: peers[%zu] '%s': expected HOST:PORT (IPv4, [IPv6] "
                                 "or a host name; port 1..65535)",
@@ -239,7 +241,7 @@ int actr_cluster_start(actr_t *rt, const actr_cluster_options_t *o, actr_error_t
     if (o->listen != NULL) {
         struct sockaddr_storage sa;
         if (strlen(o->listen) >= sizeof(cl->listen_addr) ||
-            parse_addr(o->listen, &sa, 1, NULL) != 0) {
+            parse_addr(o->listen, &sa, 1, NULL, 0) != 0) {
             int rc = actr__fail(err, ACTR_EINVAL,
                                 "cluster: listen '%s': expected HOST:PORT (IPv4, [IPv6] or "
                                 "localhost; port 0..65535)",
