@@ -153,6 +153,25 @@ struct actr_ctx {
     actr__msgcache_t cache;
 };
 
+/* A hint to the CPU inside a spin-wait loop. */
+static inline void actr__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* A FIFO ring of runnable actors shared by the workers, under rt->park_mu. */
+typedef struct actr__ring {
+    actr__actor_t **v;
+    size_t head, len, cap;
+    _Atomic size_t count; /* len, readable without the mutex as a hint */
+} actr__ring_t;
+
+#define ACTR__FRONT_SHARE 128 /* actors a worker takes from rt->front at a time */
+
 struct actr__worker {
     actr_t *rt;
     unsigned index;
@@ -167,6 +186,8 @@ struct actr__worker {
     unsigned next_streak;      /* consecutive activations taken from `next` */
     _Atomic uint64_t act_pub;  /* activations, published for thieves (relaxed) */
     uint64_t *seen;            /* per victim: act_pub when we last saw it with one item */
+    actr__actor_t *front[ACTR__FRONT_SHARE]; /* its share of rt->front (owner only) */
+    unsigned front_i, front_n;                /* the next of them to run, and how many */
     _Atomic uint64_t handled_total; /* published copy of handled */
     uint64_t handled;
     struct actr_ctx ctx;
@@ -210,10 +231,9 @@ struct actr {
 
     /* scheduler */
     actr__worker_t *workers;
-    pthread_mutex_t park_mu; /* parking, wake-ups, and the injection queue */
-    actr__actor_t **inject;  /* ring buffer, under park_mu */
-    size_t inj_head, inj_len, inj_cap;
-    _Atomic size_t inj_count; /* hint for lock-free emptiness checks */
+    pthread_mutex_t park_mu; /* parking, wake-ups, and the two queues below */
+    actr__ring_t inject;     /* made runnable by threads that are not workers */
+    actr__ring_t front;      /* resumed by a swap: served before any other work */
     _Atomic unsigned nparked;
     _Atomic unsigned swaps; /* plugin swaps holding actors now (idle workers park at once) */
     /* A swap's hold (swap.c), posted by the swapping thread and run by the
@@ -223,6 +243,9 @@ struct actr {
         alignas(ACTR__CACHELINE) _Atomic int state; /* ACTR__HOLD_*; read by every
                                                      * activation, so on a line of its own */
         void *job;               /* the posted hold, valid until DONE */
+        _Atomic int joinable;    /* its claimant shares the migration with workers */
+        _Atomic int helpers;     /* workers inside the hold's migration */
+        _Atomic uint64_t helped; /* chunks migrated by workers that joined (diagnostics) */
         pthread_mutex_t mu;      /* with cv (CLOCK_MONOTONIC): DONE is signalled */
         pthread_cond_t cv;
         pthread_mutex_t post_mu; /* one posted hold at a time */
@@ -388,17 +411,20 @@ void actr__sched_join(actr_t *rt);
 void actr__sched_free(actr_t *rt);
 void actr__sched_ready(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a);
 void actr__sched_requeue(actr_t *rt, actr_ctx_t *ctx, actr__actor_t *a);
-/* Make n actors runnable at once from a thread that is not a worker (their
- * schedule tokens go with them). */
-void actr__sched_inject(actr_t *rt, actr__actor_t *const *v, size_t n);
+/* Make n actors runnable at once, ahead of every actor already queued (a
+ * swap resuming the actors it held: they have waited longest); any thread.
+ * Their schedule tokens go with them. */
+void actr__sched_resume(actr_t *rt, actr__actor_t *const *v, size_t n);
 
 enum { ACTR__HOLD_IDLE, ACTR__HOLD_POSTED, ACTR__HOLD_CLAIMED, ACTR__HOLD_DONE };
 /* Run the posted swap hold on this thread if no thread runs its plugin's
- * code now (swap.c); call only outside any activation. */
+ * code now, or help migrate the one another thread runs (swap.c); call only
+ * outside any activation. */
 void actr__swap_help(actr_t *rt);
 static inline void actr__swap_poll(actr_t *rt)
 {
-    if (atomic_load_explicit(&rt->hold.state, memory_order_relaxed) == ACTR__HOLD_POSTED)
+    int s = atomic_load_explicit(&rt->hold.state, memory_order_relaxed);
+    if (s == ACTR__HOLD_POSTED || s == ACTR__HOLD_CLAIMED)
         actr__swap_help(rt);
 }
 

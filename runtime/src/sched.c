@@ -3,10 +3,12 @@
  * Each worker owns a Chase-Lev deque of runnable actors. An actor made
  * runnable by a worker goes on that worker's deque, which the worker itself
  * consumes in FIFO order (from the top, like a thief), so an actor that used
- * up its batch waits behind the others (fairness); one made runnable by any other thread (clients, the I/O thread)
- * goes on the runtime's injection queue. An idle worker takes from the
- * injection queue, then steals from the others, spins for `spin_us`, and only
- * then parks on its condition variable.
+ * up its batch waits behind the others (fairness); one made runnable by any
+ * other thread (clients, the I/O thread) goes on the runtime's injection
+ * queue. An idle worker takes from the injection queue, then steals from the
+ * others, spins for `spin_us`, and only then parks on its condition variable.
+ * The actors a swap held (swap.c) come back through a third queue, `front`,
+ * which every worker serves before anything else: they have waited longest.
  *
  * Waking costs tens of microseconds on this hardware, so it is rationed: a
  * push from a non-worker thread wakes one parked worker (nobody else may be
@@ -23,21 +25,12 @@
 #include "cluster_int.h"
 #include "internal.h"
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ __volatile__("yield");
-#endif
-}
-
 int actr__sched_init(actr_t *rt)
 {
     rt->workers = calloc(rt->nworkers, sizeof(*rt->workers));
-    rt->inj_cap = 1024;
-    rt->inject = malloc(rt->inj_cap * sizeof(*rt->inject));
-    if (rt->workers == NULL || rt->inject == NULL)
+    rt->inject.cap = 1024;
+    rt->inject.v = malloc(rt->inject.cap * sizeof(*rt->inject.v));
+    if (rt->workers == NULL || rt->inject.v == NULL)
         return ACTR_ENOMEM;
     pthread_mutex_init(&rt->park_mu, NULL);
     pthread_mutex_init(&rt->hold.mu, NULL);
@@ -77,8 +70,10 @@ void actr__sched_free(actr_t *rt)
         free(rt->workers);
         rt->workers = NULL;
     }
-    free(rt->inject);
-    rt->inject = NULL;
+    free(rt->inject.v);
+    rt->inject.v = NULL;
+    free(rt->front.v);
+    rt->front.v = NULL;
     pthread_mutex_destroy(&rt->park_mu);
     pthread_mutex_destroy(&rt->hold.mu);
     pthread_mutex_destroy(&rt->hold.post_mu);
@@ -101,49 +96,55 @@ static void wake_one_locked(actr_t *rt)
     }
 }
 
-/* under park_mu: make room for `extra` more injected actors (internal
+/* under park_mu: make room for `extra` more actors in q (internal
  * allocation: out of memory aborts) */
-static void inject_reserve_locked(actr_t *rt, size_t extra)
+static void ring_reserve_locked(actr__ring_t *q, size_t extra)
 {
-    if (rt->inj_len + extra <= rt->inj_cap)
+    if (q->len + extra <= q->cap)
         return;
-    size_t ncap = rt->inj_cap ? rt->inj_cap : 64;
-    while (ncap < rt->inj_len + extra)
+    size_t ncap = q->cap ? q->cap : 64;
+    while (ncap < q->len + extra)
         ncap *= 2;
     actr__actor_t **n = malloc(ncap * sizeof(*n));
     if (n == NULL)
         abort();
-    for (size_t i = 0; i < rt->inj_len; i++)
-        n[i] = rt->inject[(rt->inj_head + i) % rt->inj_cap];
-    free(rt->inject);
-    rt->inject = n;
-    rt->inj_cap = ncap;
-    rt->inj_head = 0;
+    for (size_t i = 0; i < q->len; i++)
+        n[i] = q->v[(q->head + i) % q->cap];
+    free(q->v);
+    q->v = n;
+    q->cap = ncap;
+    q->head = 0;
+}
+
+/* under park_mu, with room reserved */
+static void ring_put_locked(actr__ring_t *q, actr__actor_t *a)
+{
+    q->v[(q->head + q->len) % q->cap] = a;
+    q->len++;
+    /* relaxed: a hint for lock-free emptiness checks; the mutex orders the data */
+    atomic_store_explicit(&q->count, q->len, memory_order_relaxed);
+}
+
+/* under park_mu: the oldest actor of q, or NULL */
+static actr__actor_t *ring_take_locked(actr__ring_t *q)
+{
+    if (q->len == 0)
+        return NULL;
+    actr__actor_t *a = q->v[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+    atomic_store_explicit(&q->count, q->len, memory_order_relaxed);
+    return a;
 }
 
 static void inject_push(actr_t *rt, actr__actor_t *a)
 {
     pthread_mutex_lock(&rt->park_mu);
-    inject_reserve_locked(rt, 1);
-    rt->inject[(rt->inj_head + rt->inj_len) % rt->inj_cap] = a;
-    rt->inj_len++;
-    /* relaxed: a hint for lock-free emptiness checks; the mutex orders the data */
-    atomic_store_explicit(&rt->inj_count, rt->inj_len, memory_order_relaxed);
+    ring_reserve_locked(&rt->inject, 1);
+    ring_put_locked(&rt->inject, a);
     if (atomic_load_explicit(&rt->nparked, memory_order_relaxed) > 0)
         wake_one_locked(rt);
     pthread_mutex_unlock(&rt->park_mu);
-}
-
-/* under park_mu */
-static actr__actor_t *inject_pop_locked(actr_t *rt)
-{
-    if (rt->inj_len == 0)
-        return NULL;
-    actr__actor_t *a = rt->inject[rt->inj_head];
-    rt->inj_head = (rt->inj_head + 1) % rt->inj_cap;
-    rt->inj_len--;
-    atomic_store_explicit(&rt->inj_count, rt->inj_len, memory_order_relaxed);
-    return a;
 }
 
 #define INJECT_SHARE_MAX 4096
@@ -157,28 +158,52 @@ static actr__actor_t *inject_pop_locked(actr_t *rt)
 static actr__actor_t *inject_pop(actr__worker_t *w)
 {
     actr_t *rt = w->rt;
-    if (atomic_load_explicit(&rt->inj_count, memory_order_relaxed) == 0)
+    actr__ring_t *q = &rt->inject;
+    if (atomic_load_explicit(&q->count, memory_order_relaxed) == 0)
         return NULL;
     pthread_mutex_lock(&rt->park_mu);
-    actr__actor_t *a = inject_pop_locked(rt);
-    if (a != NULL && rt->inj_len > 1) {
-        size_t share = rt->inj_len / rt->nworkers;
+    actr__actor_t *a = ring_take_locked(q);
+    if (a != NULL && q->len > 1) {
+        size_t share = q->len / rt->nworkers;
         if (share > INJECT_SHARE_MAX)
             share = INJECT_SHARE_MAX;
         /* pushes are the owner's and lock-free: a few microseconds per
          * thousand under the mutex; one that cannot grow the deque leaves
          * the rest where they are */
         for (size_t k = 0; k < share; k++) {
-            if (actr__dq_push(&w->dq, rt->inject[rt->inj_head]) != 0)
+            if (actr__dq_push(&w->dq, q->v[q->head]) != 0)
                 break;
-            (void)inject_pop_locked(rt);
+            (void)ring_take_locked(q);
         }
     }
     pthread_mutex_unlock(&rt->park_mu);
     return a;
 }
 
-void actr__sched_inject(actr_t *rt, actr__actor_t *const *v, size_t n)
+/* The next actor of w's share of rt->front, taking a new share (the oldest
+ * of the queue, 1/nworkers of it, at most ACTR__FRONT_SHARE) when w's is used
+ * up; NULL when there is none. Shares are small, so a worker whose thread
+ * stalls holds back few of them; the rest stay where any worker takes them. */
+static actr__actor_t *front_pop(actr__worker_t *w)
+{
+    if (w->front_i < w->front_n)
+        return w->front[w->front_i++];
+    actr_t *rt = w->rt;
+    actr__ring_t *q = &rt->front;
+    if (atomic_load_explicit(&q->count, memory_order_relaxed) == 0)
+        return NULL;
+    pthread_mutex_lock(&rt->park_mu);
+    size_t share = (q->len + rt->nworkers - 1) / rt->nworkers;
+    if (share > ACTR__FRONT_SHARE)
+        share = ACTR__FRONT_SHARE;
+    w->front_i = w->front_n = 0;
+    while (w->front_n < share)
+        w->front[w->front_n++] = ring_take_locked(q);
+    pthread_mutex_unlock(&rt->park_mu);
+    return w->front_n > 0 ? w->front[w->front_i++] : NULL;
+}
+
+void actr__sched_resume(actr_t *rt, actr__actor_t *const *v, size_t n)
 {
     size_t actors = 0;
     for (size_t i = 0; i < n; i++)
@@ -191,13 +216,10 @@ void actr__sched_inject(actr_t *rt, actr__actor_t *const *v, size_t n)
     /* one critical section, the workers woken last: a woken worker that
      * preempted this thread half-way would otherwise hold up the rest */
     pthread_mutex_lock(&rt->park_mu);
-    inject_reserve_locked(rt, actors);
+    ring_reserve_locked(&rt->front, actors);
     for (size_t i = 0; i < n; i++)
-        if (atomic_load_explicit(&v[i]->kind, memory_order_relaxed) != ACTR__KIND_CLIENT) {
-            rt->inject[(rt->inj_head + rt->inj_len) % rt->inj_cap] = v[i];
-            rt->inj_len++;
-        }
-    atomic_store_explicit(&rt->inj_count, rt->inj_len, memory_order_relaxed);
+        if (atomic_load_explicit(&v[i]->kind, memory_order_relaxed) != ACTR__KIND_CLIENT)
+            ring_put_locked(&rt->front, v[i]);
     for (unsigned w = 0; w < rt->nworkers && atomic_load_explicit(&rt->nparked,
                                                                    memory_order_relaxed) > 0;
          w++)
@@ -271,7 +293,7 @@ static actr__actor_t *steal(actr__worker_t *w)
 
 static int any_work(actr_t *rt)
 {
-    if (rt->inj_len > 0) /* caller holds park_mu */
+    if (rt->inject.len > 0 || rt->front.len > 0) /* caller holds park_mu */
         return 1;
     for (unsigned i = 0; i < rt->nworkers; i++)
         if (actr__dq_size(&rt->workers[i].dq) > 0)
@@ -285,6 +307,9 @@ static actr__actor_t *next_actor(actr__worker_t *w)
     actr_t *rt = w->rt;
     for (;;) {
         actr__actor_t *a;
+        /* the actors a swap held have waited longest: before anything else */
+        if ((a = front_pop(w)) != NULL)
+            return a;
         /* every 61st activation look at the injection queue first, so actors
          * made runnable by clients and timers are not starved by local work */
         if ((w->activations % 61) == 60 && (a = inject_pop(w)) != NULL)
@@ -304,8 +329,8 @@ static actr__actor_t *next_actor(actr__worker_t *w)
         do {
             actr__swap_poll(rt);
             for (int i = 0; i < 32; i++)
-                cpu_relax();
-            if ((a = inject_pop(w)) != NULL)
+                actr__cpu_relax();
+            if ((a = front_pop(w)) != NULL || (a = inject_pop(w)) != NULL)
                 return a;
             if ((a = steal(w)) != NULL)
                 return a;
@@ -314,7 +339,8 @@ static actr__actor_t *next_actor(actr__worker_t *w)
                  atomic_load_explicit(&rt->swaps, memory_order_relaxed) == 0);
         /* park */
         pthread_mutex_lock(&rt->park_mu);
-        if ((a = inject_pop_locked(rt)) != NULL) {
+        if ((a = ring_take_locked(&rt->front)) != NULL ||
+            (a = ring_take_locked(&rt->inject)) != NULL) {
             pthread_mutex_unlock(&rt->park_mu);
             return a;
         }

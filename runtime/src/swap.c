@@ -24,7 +24,10 @@
  *    Every live actor of its types (the per-type member sets the init and
  *    terminate wrappers keep; the list made before the pause stands if no
  *    member came or went since, by the types' member epochs) has its state
- *    migrated by the new version's migrate hook into a fresh state. If all
+ *    migrated by the new version's migrate hook into a fresh state; with
+ *    many members, the workers that reach a message boundary meanwhile join
+ *    in, migrate chunks of the list and wait for the hold to end, so the
+ *    pause is shorter and every queue stays in its order. If all
  *    succeed the states are switched, the type records take the new
  *    functions and the versions move (commit); otherwise every new state is
  *    freed and nothing else changes (abort). Either way `paused` is cleared
@@ -180,8 +183,9 @@ void actr__plugin_event(actr_t *rt, const char *plugin, const char *action, cons
 /* New states allocated (zeroed) before the pause, so that the pause only
  * migrates: one pool per type of the plugin. */
 typedef struct pool {
-    void **v;
+    void **v;       /* v[i] goes to the type's i-th listed member (NULL once taken) */
     size_t n, cap;
+    size_t first;   /* where the type's members start in the member list */
     size_t size;    /* the new version's state size */
     uint64_t epoch; /* the type's member epoch when its members were listed */
 } pool_t;
@@ -219,7 +223,12 @@ typedef struct job {
     int rc;
     int listed; /* what listing the members before the pause returned */
     char why[256];
-    size_t failed, done;
+    size_t failed;           /* the lowest member whose migration failed, or (size_t)-1 */
+    int fail_rc;             /* its error */
+    pthread_mutex_t fail_mu; /* failed, fail_rc, why */
+    size_t nchunks;          /* HOLD_CHUNK members each */
+    _Atomic size_t next;     /* the next chunk to migrate */
+    _Atomic int stop;        /* a migration failed: the others stop at their next member */
 } job_t;
 
 static void collect(uint64_t key, void *val, void *ud)
@@ -274,21 +283,24 @@ static void resume(actr_t *rt, plugin_t *p)
     h->v = NULL;
     h->n = h->cap = 0;
     pthread_mutex_unlock(&h->mu);
-    actr__sched_inject(rt, v, n);
+    actr__sched_resume(rt, v, n);
     free(v);
 }
 
-/* Migrate one actor's state into m->state. Returns 0 or the error, with
- * `why` filled for an error that is not the hook's own. */
-static int migrate_one(job_t *j, member_t *m, char *why, size_t cap)
+/* Migrate the state of member i (m) into m->state, running the hook with
+ * context c. Returns 0 or the error, with `why` filled for an error that is
+ * not the hook's own. */
+static int migrate_one(job_t *j, actr_ctx_t *c, member_t *m, size_t i, char *why, size_t cap)
 {
     actr__actor_t *a = m->a;
     size_t old_size = m->t->h.beh.state_size, new_size = m->nt->state_size;
     why[0] = '\0';
     m->state = NULL;
-    if (new_size > 0 && m->pool != NULL && m->pool->n > 0)
-        m->state = m->pool->v[--m->pool->n];
-    else if (new_size > 0 && (m->state = calloc(1, new_size)) == NULL) {
+    size_t slot = i - m->pool->first; /* each member has its own slot: no lock */
+    if (new_size > 0 && slot < m->pool->n && m->pool->v[slot] != NULL) {
+        m->state = m->pool->v[slot];
+        m->pool->v[slot] = NULL;
+    } else if (new_size > 0 && (m->state = calloc(1, new_size)) == NULL) {
         snprintf(why, cap, "out of memory for its new state (%zu bytes)", new_size);
         return ACTR_ENOMEM;
     }
@@ -304,7 +316,6 @@ static int migrate_one(job_t *j, member_t *m, char *why, size_t cap)
             memcpy(m->state, a->state, new_size);
         return 0;
     }
-    actr_ctx_t *c = &j->mctx;
     c->cur = a;
     c->self = actr__ref_of(j->rt, a, atomic_load_explicit(&a->gen, memory_order_relaxed));
     c->in_handler = 1;
@@ -406,6 +417,7 @@ static int list_members(job_t *j)
                      t->name, ms->n - from, ms->n - from == 1 ? "" : "s");
             return ACTR_EINVAL;
         }
+        j->pools[k].first = from;
         for (size_t i = from; i < ms->n; i++) {
             ms->v[i].t = t;
             ms->v[i].nt = nt;
@@ -465,9 +477,89 @@ static int prepare(job_t *j)
     return 0;
 }
 
+#define HOLD_CHUNK 256      /* members a thread migrates at a time */
+#define HOLD_SHARE_MIN 1024 /* members from which the workers help migrate */
+
+/* A context for migrate hooks: no actor of its own, sends refused. */
+static void migrate_ctx(actr_ctx_t *c, actr_t *rt)
+{
+    memset(c, 0, sizeof(*c));
+    c->api = &actr__host_api;
+    c->rt = rt;
+    c->migrating = 1;
+}
+
+/* Migrate the members of the chunks claimed from j->next until none is left
+ * or some migration failed, running the hooks with c; run by the hold's
+ * claimant and by the workers that join it. Of several failures, the one of
+ * the lowest member is reported. Returns how many chunks this thread took. */
+static size_t migrate_chunks(job_t *j, actr_ctx_t *c)
+{
+    size_t chunks = 0;
+    members_t *ms = &j->ms;
+    char why[sizeof(j->why)];
+    size_t k;
+    while (!atomic_load_explicit(&j->stop, memory_order_relaxed) &&
+           (k = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed)) < j->nchunks) {
+        size_t end = (k + 1) * HOLD_CHUNK < ms->n ? (k + 1) * HOLD_CHUNK : ms->n;
+        chunks++;
+        for (size_t i = k * HOLD_CHUNK; i < end; i++) {
+            /* the actors and states are cold and scattered: fetch ahead */
+            if (i + 16 < end)
+                __builtin_prefetch(ms->v[i + 16].a);
+            if (i + 8 < end) {
+                const member_t *ahead = &ms->v[i + 8];
+                size_t slot = i + 8 - ahead->pool->first;
+                __builtin_prefetch(ahead->a->state);
+                if (slot < ahead->pool->n)
+                    __builtin_prefetch(ahead->pool->v[slot], 1);
+            }
+            int rc = migrate_one(j, c, &ms->v[i], i, why, sizeof(why));
+            if (rc != 0) {
+                pthread_mutex_lock(&j->fail_mu);
+                if (j->failed == (size_t)-1 || i < j->failed) {
+                    j->failed = i;
+                    j->fail_rc = rc;
+                    memcpy(j->why, why, sizeof(why));
+                }
+                pthread_mutex_unlock(&j->fail_mu);
+                atomic_store_explicit(&j->stop, 1, memory_order_relaxed);
+                break;
+            }
+        }
+    }
+    actr__msgcache_flush(&c->cache);
+    return chunks;
+}
+
+/* A worker at a message boundary while another thread runs the hold: help
+ * migrate, then wait for the hold to end. Waiting, rather than going back to
+ * its queue (where it would only set the plugin's actors aside), leaves every
+ * queue as it was: the actors resume in the order they would have run in, and
+ * the swap adds the hold to each one's wait and nothing else. */
+static void hold_join(actr_t *rt)
+{
+    /* Dekker with hold_run, which clears `joinable` and then waits for
+     * `helpers` to drop to zero (all seq_cst): a helper that counted itself
+     * in either sees `joinable` still set, and is waited for, or backs out */
+    atomic_fetch_add(&rt->hold.helpers, 1);
+    if (!atomic_load(&rt->hold.joinable)) {
+        atomic_fetch_sub(&rt->hold.helpers, 1);
+        return;
+    }
+    actr_ctx_t c;
+    migrate_ctx(&c, rt);
+    size_t chunks = migrate_chunks(rt->hold.job, &c);
+    atomic_fetch_add_explicit(&rt->hold.helped, chunks, memory_order_relaxed);
+    atomic_fetch_sub(&rt->hold.helpers, 1);
+    while (atomic_load_explicit(&rt->hold.state, memory_order_acquire) == ACTR__HOLD_CLAIMED)
+        actr__cpu_relax();
+}
+
 /* The hold itself, on whichever thread claimed it, once no thread runs the
  * plugin's code (or with j->rc set: the wait timed out): migrate every
- * member, commit or discard, resume the actors. */
+ * member (with the help of the workers that come to a message boundary
+ * meanwhile, when there are many), commit or discard, resume the actors. */
 static void hold_run(job_t *j)
 {
     actr_t *rt = j->rt;
@@ -475,27 +567,20 @@ static void hold_run(job_t *j)
     int rc = j->rc;
     if (rc == 0)
         rc = gather(j);
-    memset(&j->mctx, 0, sizeof(j->mctx));
-    j->mctx.api = &actr__host_api;
-    j->mctx.rt = rt;
-    j->mctx.migrating = 1;
-    size_t done = 0;
-    for (; rc == 0 && done < ms->n; done++) {
-        /* the actors and states are cold and scattered: fetch ahead */
-        if (done + 16 < ms->n)
-            __builtin_prefetch(ms->v[done + 16].a);
-        if (done + 8 < ms->n) {
-            const member_t *ahead = &ms->v[done + 8];
-            __builtin_prefetch(ahead->a->state);
-            if (ahead->pool != NULL && ahead->pool->n > 8)
-                __builtin_prefetch(ahead->pool->v[ahead->pool->n - 9], 1);
+    if (rc == 0) {
+        j->nchunks = (ms->n + HOLD_CHUNK - 1) / HOLD_CHUNK;
+        migrate_ctx(&j->mctx, rt);
+        int shared = ms->n >= HOLD_SHARE_MIN && rt->nworkers > 1;
+        if (shared)
+            atomic_store(&rt->hold.joinable, 1);
+        (void)migrate_chunks(j, &j->mctx);
+        if (shared) {
+            atomic_store(&rt->hold.joinable, 0);
+            while (atomic_load(&rt->hold.helpers) != 0)
+                actr__cpu_relax();
         }
-        rc = migrate_one(j, &ms->v[done], j->why, sizeof(j->why));
-        if (rc != 0) {
-            j->failed = done;
-            free(ms->v[done].state);
-            ms->v[done].state = NULL;
-        }
+        if (j->failed != (size_t)-1)
+            rc = j->fail_rc;
     }
     if (rc == 0) {
         pthread_mutex_lock(&j->ps->mu);
@@ -512,12 +597,10 @@ static void hold_run(job_t *j)
             ms->v[i].state = old;
         }
     }
-    actr__msgcache_flush(&j->mctx.cache);
     resume(rt, j->p);
     atomic_fetch_sub_explicit(&rt->swaps, 1, memory_order_relaxed);
     j->pause_us = now_us() - j->t0;
     j->rc = rc;
-    j->done = done;
 }
 
 /* Claim the posted hold for this thread: 1 if claimed. */
@@ -538,6 +621,11 @@ static void hold_done(actr_t *rt)
 
 void actr__swap_help(actr_t *rt)
 {
+    if (atomic_load_explicit(&rt->hold.state, memory_order_relaxed) == ACTR__HOLD_CLAIMED) {
+        if (atomic_load_explicit(&rt->hold.joinable, memory_order_relaxed))
+            hold_join(rt);
+        return;
+    }
     if (!hold_claim(rt))
         return;
     job_t *j = rt->hold.job;
@@ -571,6 +659,7 @@ static int pause_and_migrate(job_t *j)
     int rc = prepare(j);
     if (rc != 0)
         return rc;
+    pthread_mutex_init(&j->fail_mu, NULL);
 
     pthread_mutex_lock(&rt->hold.post_mu); /* one hold at a time */
     j->t0 = now_us();
@@ -629,11 +718,13 @@ static int pause_and_migrate(job_t *j)
     pthread_mutex_unlock(&rt->hold.post_mu);
 
     rc = j->rc;
+    pthread_mutex_destroy(&j->fail_mu);
     members_t *ms = &j->ms;
-    /* the old states after a commit, the new ones after an abort */
-    for (size_t i = 0; i < j->done && i < ms->n; i++)
+    /* the old states after a commit, the new ones after an abort (NULL for
+     * the members never reached) */
+    for (size_t i = 0; i < ms->n; i++)
         free(ms->v[i].state);
-    for (uint32_t k = 0; k < j->npools; k++) {
+    for (uint32_t k = 0; k < j->npools; k++) { /* the states no member took */
         while (j->pools[k].n > 0)
             free(j->pools[k].v[--j->pools[k].n]);
         free(j->pools[k].v);

@@ -2,10 +2,12 @@
  * under a steady message load; the plugin is swapped once to a version that
  * migrates every actor's state.
  *
- *   bench_hotswap [--quick] [--window-ms=T] [--inflight=W] [--drivers=D] [actors]
+ *   bench_hotswap [--quick] [--warmup-ms=T] [--margin-ms=M] [--inflight=W]
+ *                 [--drivers=D] [actors]
  *   (default 10,000 actors; --quick 1,000)
  *   -> bench=hotswap pause_ms_p99=... elapsed_s=... lost=0 actors=N
  *      baseline_gap_ms_p99=... across_swap_ms_p99=... swap_pause_ms=...
+ *      pause_ms_max=... swap_call_ms=... window_ms=... messages=...
  *      workers=... impl=actr
  *
  * The workers are actors of type "hotswap.worker" of the plugin "hotswap"
@@ -15,28 +17,32 @@
  * flight to each of them: every ack a worker sends back is answered with the
  * next message, so every actor stays busy for the whole run.
  *
- * Timeline: warm-up until every worker has handled messages; a baseline
- * window of T ms (phase 1); then the swap window (phase 2): T/2 ms of load,
- * actr_plugin_swap to version 2.0.0, and load until every worker has handled
- * a message with the new code and the window has lasted at least T ms. The
- * drivers then stop sending and report once every message they sent has been
- * acked.
+ * Timeline: warm-up until every worker has handled messages, then T ms more
+ * of load; the swap window: from actr_plugin_swap to version 2.0.0 until
+ * every worker has handled a message with the new code (widened by M ms on
+ * each side); T/4 ms later, a baseline window as long as the swap window,
+ * with no swap; T/4 ms later the drivers stop sending and report once every
+ * message they sent has been acked.
+ *
+ * A stretch without a message counts for a window when it overlaps it, so a
+ * stretch that began before the swap call and ended after it counts whole.
  *
  * Figures:
  *   pause_ms_p99         99th percentile over actors of the longest stretch
  *                        the actor took no message during the swap window
  *                        (the new version's first message measures the
  *                        stretch from the time kept in the migrated state)
- *   baseline_gap_ms_p99  the same statistic over the baseline window, so a
+ *   baseline_gap_ms_p99  the same statistic over the baseline window: what
+ *                        the load alone gives over as long a time, so a
  *                        reader can tell the swap's own share
  *   across_swap_ms_p99   99th percentile over actors of the one stretch that
- *                        spans the swap (last message on the old version to
- *                        first on the new): the swap's own effect, without
- *                        the window's other stalls
+ *                        spans the pause (last message on the old version to
+ *                        first on the new)
  *   swap_pause_ms        how long the swap held the actors at a message
  *                        boundary (actr_swap_info_t.pause_us / 1000)
  *   pause_ms_max         the longest such stretch of any actor
- *   swap_call_ms         how long actr_plugin_swap took (load + pause)
+ *   swap_call_ms         how long actr_plugin_swap took (load, prepare, pause)
+ *   window_ms            the length of each window
  *   lost                 messages sent minus messages handled: must be 0
  * The run fails (exit 1) on any loss, a failed ack, an actor that never ran
  * the new code, or a swap error.
@@ -125,10 +131,40 @@ static const actr_behavior_t driver_beh = {
     .receive = driver_receive,
 };
 
-static void nap_ms(unsigned ms)
+static void nap_ns(uint64_t ns)
 {
-    struct timespec ts = {ms / 1000u, (long)(ms % 1000u) * 1000000L};
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static void nap_ms(unsigned ms) { nap_ns((uint64_t)ms * 1000000u); }
+
+/* Open window w now (its slots are still zero). */
+static void open_window(hotswap_window_t *w)
+{
+    __atomic_store_n(&w->to, UINT64_MAX, __ATOMIC_RELAXED);
+    __atomic_store_n(&w->from, hotswap_now_ns(), __ATOMIC_RELEASE);
+}
+
+/* Close window w now; returns its length in ns. */
+static uint64_t close_window(hotswap_window_t *w)
+{
+    uint64_t to = hotswap_now_ns();
+    __atomic_store_n(&w->to, to, __ATOMIC_RELAXED);
+    return to - __atomic_load_n(&w->from, __ATOMIC_RELAXED);
+}
+
+/* Wait until every worker has handled a message with the new version, looking
+ * every 0.2 ms (the window closes at most that late); fails after timeout_ms. */
+static void wait_moved(hotswap_shared_t *sh, int timeout_ms)
+{
+    uint64_t deadline = bench_now_ns() + (uint64_t)timeout_ms * 1000000u;
+    while (__atomic_load_n(&sh->moved, __ATOMIC_RELAXED) < sh->n) {
+        if (bench_now_ns() > deadline)
+            bench_fail("%" PRIu64 " of %" PRIu32 " workers ran the new version within %d ms",
+                       __atomic_load_n(&sh->moved, __ATOMIC_RELAXED), sh->n, timeout_ms);
+        nap_ns(200000);
     }
 }
 
@@ -180,13 +216,15 @@ int main(int argc, char **argv)
     bench_set_name("hotswap");
     bench_arg_t args[] = {
         {"actors", 1, 10000, 1000, 1, 1000000, "worker actors", 0, 0},
-        {"window-ms", 0, 1000, 200, 10, 600000, "length of each measured window", 0, 0},
+        {"warmup-ms", 0, 400, 100, 4, 600000, "load before the swap", 0, 0},
+        {"margin-ms", 0, 0, 0, 0, 600000, "widen both windows by this much on each side", 0, 0},
         {"inflight", 0, 2, 2, 1, 64, "messages in flight per worker", 0, 0},
         {"drivers", 0, 4, 2, 1, 256, "driver actors", 0, 0},
     };
     int quick = bench_parse_args(argc, argv, args, sizeof(args) / sizeof(args[0]));
-    uint32_t n = (uint32_t)args[0].value, window = (uint32_t)args[1].value;
-    uint32_t inflight = (uint32_t)args[2].value, ndrivers = (uint32_t)args[3].value;
+    uint32_t n = (uint32_t)args[0].value, warmup = (uint32_t)args[1].value;
+    uint32_t margin = (uint32_t)args[2].value, inflight = (uint32_t)args[3].value;
+    uint32_t ndrivers = (uint32_t)args[4].value;
     int timeout = quick ? BENCH_QUICK_TIMEOUT_MS : BENCH_TIMEOUT_MS;
     if (ndrivers > n)
         ndrivers = n;
@@ -242,15 +280,12 @@ int main(int argc, char **argv)
     for (uint32_t d = 0; d < ndrivers; d++)
         bench_send_empty(b.client, drivers[d], BENCH_MSG_GO);
     wait_all(&sh, has_handled, timeout, "handled two messages");
+    nap_ms(warmup);
 
-    /* the baseline window */
-    __atomic_store_n(&sh.phase, 1, __ATOMIC_RELEASE);
-    nap_ms(window);
-
-    /* the swap window */
-    uint64_t w2 = bench_now_ns();
-    __atomic_store_n(&sh.phase, 2, __ATOMIC_RELEASE);
-    nap_ms(window / 2);
+    /* the swap window: from the swap call until every worker has handled a
+     * message with the new code (each widened by the margin) */
+    open_window(&sh.win[1]);
+    nap_ms(margin);
     actr_swap_info_t info;
     memset(&info, 0, sizeof(info));
     memset(&err, 0, sizeof(err));
@@ -261,11 +296,18 @@ int main(int argc, char **argv)
         bench_fail("swap to hotswap_v2.so: %s: %s", actr_err_name(rc), err.msg);
     if (info.actors != n)
         bench_fail("the swap migrated %" PRIu64 " actors, expected %" PRIu32, info.actors, n);
+    wait_moved(&sh, timeout);
+    nap_ms(margin);
+    uint64_t len = close_window(&sh.win[1]);
+
+    /* the baseline window: as long, under the same load, no swap */
+    nap_ms(warmup / 4);
+    open_window(&sh.win[0]);
+    nap_ns(len);
+    close_window(&sh.win[0]);
+    /* every stretch that overlaps a window ends at the worker's next message */
+    nap_ms(warmup / 4);
     wait_all(&sh, runs_v2, timeout, "ran the new version");
-    uint64_t spent_ms = (bench_now_ns() - w2) / 1000000u;
-    if (spent_ms < window)
-        nap_ms((unsigned)(window - spent_ms));
-    __atomic_store_n(&sh.phase, 3, __ATOMIC_RELEASE);
 
     /* drain: every message sent must come back as an ack */
     for (uint32_t d = 0; d < ndrivers; d++)
@@ -303,9 +345,10 @@ int main(int argc, char **argv)
     bench_rt_close(&b);
     printf("bench=hotswap pause_ms_p99=%.3f elapsed_s=%.3f lost=%lld actors=%" PRIu32
            " baseline_gap_ms_p99=%.3f across_swap_ms_p99=%.3f swap_pause_ms=%.3f"
-           " pause_ms_max=%.3f swap_call_ms=%.3f messages=%" PRIu64 " workers=%llu impl=actr\n",
+           " pause_ms_max=%.3f swap_call_ms=%.3f window_ms=%.3f messages=%" PRIu64
+           " workers=%llu impl=actr\n",
            pause_p99, elapsed, lost, n, base_p99, across_p99, (double)info.pause_us / 1000.0,
-           pause_max, swap_call_ms, sent, workers);
+           pause_max, swap_call_ms, (double)len / 1e6, sent, workers);
     free(sh.gap_ns[0]);
     free(sh.gap_ns[1]);
     free(sh.handled);

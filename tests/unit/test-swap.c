@@ -6,12 +6,16 @@
  *
  * Covers: a swap that changes the state layout (every actor keeps its exact
  * state, ref and name); a swap whose migrate hook fails for one actor among
- * thousands (refused, named, nothing changed); every refusal (ABI, truncated
+ * thousands (refused, named, nothing changed); the same while other actors
+ * keep the workers busy, so that they join the hold and migrate chunks of
+ * the plugin's actors; every refusal (ABI, truncated
  * file, another plugin's file, a plugin not loaded, a missing file, a version
  * that drops a type with live actors) leaves the node as it was; a swap from
  * a handler; rollback; the old .so really unmapped after 100 swaps; the
  * history, also after a restart on the same data directory.
  */
+#include "internal.h" /* rt->hold.helped; first: swap_helpers.h declares a global `rt` */
+
 #include "swap_helpers.h"
 
 /* ---- v1 -> v2: the state layout changes ------------------------------------------- */
@@ -178,6 +182,105 @@ TEST_IMPL(swap, migrate_fails_for_one)
         ASSERT_EQ(st[i].sum, i == POISON_AT ? 4243 : (int64_t)i * 11 + 1);
         ASSERT_EQ(st[i].generation, 2);
     }
+    free(refs);
+    free(amount);
+    free(st);
+    teardown();
+}
+
+/* ---- the workers help migrate a large plugin while they are busy ---------------------- */
+
+#define HELP_N 4000
+#define HELP_POISON 3333
+#define HELP_SPINNERS 4
+
+static atomic_int g_spin_stop;
+
+/* An actor of no plugin that keeps a worker busy: it sends itself the next
+ * message until told to stop, so the workers keep coming to message
+ * boundaries while a swap holds the plugin. */
+static int spinner_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+{
+    (void)state;
+    (void)msg;
+    if (atomic_load(&g_spin_stop))
+        return 0;
+    actr_msg_t *m;
+    int rc = actr_msg_new(ctx, 1, NULL, 0, &m);
+    return rc ? rc : actr_send(ctx, actr_self(ctx), m);
+}
+
+static const actr_behavior_t spinner_beh = {
+    .size = sizeof(actr_behavior_t),
+    .name = "test.spinner",
+    .receive = spinner_receive,
+};
+
+static void check_help_states(const actr_ref_t *refs, sw_t *st, const char *version)
+{
+    request_many(refs, HELP_N, "get", NULL, st);
+    for (size_t i = 0; i < HELP_N; i++) {
+        ASSERT_STR_EQ(st[i].version, version);
+        ASSERT_EQ(st[i].sum, i == HELP_POISON ? 4243 : (int64_t)i * 11 + 1);
+    }
+}
+
+TEST_IMPL(swap, workers_help_under_load)
+{
+    setup();
+    load(V2);
+    actr_ref_t *refs = malloc(HELP_N * sizeof(*refs));
+    int64_t *amount = malloc(HELP_N * sizeof(*amount));
+    sw_t *st = malloc(HELP_N * sizeof(*st));
+    ASSERT(refs && amount && st);
+    for (size_t i = 0; i < HELP_N; i++)
+        refs[i] = spawn_sw(i == HELP_POISON ? 4240 : (int64_t)i * 10 + 1,
+                           i == HELP_POISON ? "poisoned" : NULL, 0);
+    for (size_t i = 0; i < HELP_N; i++)
+        amount[i] = i == HELP_POISON ? 2 : (int64_t)i;
+    request_many(refs, HELP_N, "add", amount, NULL); /* the poisoned one's sum is 4242 */
+
+    atomic_store(&g_spin_stop, 0);
+    for (int i = 0; i < HELP_SPINNERS; i++) {
+        actr_ref_t sp;
+        ASSERT_OK(actr_spawn(cl, &spinner_beh, NULL, 0, NULL, &sp));
+        actr_msg_t *m;
+        ASSERT_OK(actr_msg_new(cl, 1, NULL, 0, &m));
+        ASSERT_OK(actr_send(cl, sp, m));
+    }
+    uint64_t helped0 = atomic_load(&rt->hold.helped);
+
+    /* refused while the workers run: the failing actor is named, nothing changed */
+    actr_error_t err;
+    actr_swap_info_t info;
+    memset(&err, 0, sizeof(err));
+    memset(&info, 0, sizeof(info));
+    ASSERT_ERR(actr_plugin_swap(rt, "swapper", V3, &info, &err), ACTR_EINVAL);
+    if (strstr(err.msg, "poisoned") == NULL)
+        TEST_FAIL_("the refusal does not name the failing actor 'poisoned': %s", err.msg);
+    request_many(refs, HELP_N, "get", NULL, st);
+    for (size_t i = 0; i < HELP_N; i++) {
+        ASSERT_STR_EQ(st[i].version, "2.0.0");
+        ASSERT_EQ(st[i].sum, i == HELP_POISON ? 4242 : (int64_t)i * 11 + 1);
+    }
+
+    /* swaps and rollbacks, every state checked, until some worker has helped
+     * (one that reaches a message boundary while the hold migrates joins it) */
+    amount[0] = 1;
+    request_many(&refs[HELP_POISON], 1, "add", amount, NULL);
+    int rounds = 0;
+    do {
+        swap_ok(V3, "2.0.0", "3.0.0", HELP_N);
+        check_help_states(refs, st, "3.0.0");
+        rollback_ok("3.0.0", "2.0.0", HELP_N);
+        check_help_states(refs, st, "2.0.0");
+        rounds++;
+    } while (atomic_load(&rt->hold.helped) == helped0 && rounds < 50);
+    fprintf(stderr, "# chunks migrated by workers that joined the hold: %llu in %d round(s)\n",
+            (unsigned long long)(atomic_load(&rt->hold.helped) - helped0), rounds);
+    ASSERT(atomic_load(&rt->hold.helped) > helped0);
+
+    atomic_store(&g_spin_stop, 1);
     free(refs);
     free(amount);
     free(st);

@@ -46,9 +46,11 @@ static int w_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
     if (actr_ctx_msg_type(ctx, msg) != HOTSWAP_MSG_WORK)
         return 0;
     if (w->fresh) { /* the first message since the swap */
-        __atomic_store_n(&w->sh->across_ns[w->idx], hotswap_now_ns() - w->last_ns,
-                         __ATOMIC_RELAXED);
+        if (w->last_ns != 0)
+            __atomic_store_n(&w->sh->across_ns[w->idx], hotswap_now_ns() - w->last_ns,
+                             __ATOMIC_RELAXED);
         w->fresh = 0;
+        __atomic_fetch_add(&w->sh->moved, 1, __ATOMIC_RELAXED);
     }
     w->handled = hotswap_tick(w->sh, w->idx, &w->last_ns, w->handled, 2);
     if (actr_ctx_msg_new(ctx, HOTSWAP_MSG_ACK, NULL, 0, &ack) != 0 ||
@@ -70,7 +72,7 @@ static int w_migrate(actr_ctx_t *ctx, const char *from, const void *old, size_t 
     w->idx = o->idx;
     w->sh = o->sh;
     w->migrations = 1;
-    w->fresh = o->last_ns != 0;
+    w->fresh = 1;
     return 0;
 }
 
