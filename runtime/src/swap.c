@@ -480,6 +480,16 @@ static int prepare(job_t *j)
 #define HOLD_CHUNK 256      /* members a thread migrates at a time */
 #define HOLD_SHARE_MIN 1024 /* members from which the workers help migrate */
 
+/* One turn of a spin-wait: a pause, and after a while a yield, so that a
+ * thread the waiter depends on gets the CPU if the OS took it away. */
+static void spin_pause(unsigned n)
+{
+    if (n < 4096)
+        actr__cpu_relax();
+    else
+        sched_yield();
+}
+
 /* A context for migrate hooks: no actor of its own, sends refused. */
 static void migrate_ctx(actr_ctx_t *c, actr_t *rt)
 {
@@ -552,8 +562,9 @@ static void hold_join(actr_t *rt)
     size_t chunks = migrate_chunks(rt->hold.job, &c);
     atomic_fetch_add_explicit(&rt->hold.helped, chunks, memory_order_relaxed);
     atomic_fetch_sub(&rt->hold.helpers, 1);
-    while (atomic_load_explicit(&rt->hold.state, memory_order_acquire) == ACTR__HOLD_CLAIMED)
-        actr__cpu_relax();
+    for (unsigned n = 0;
+         atomic_load_explicit(&rt->hold.state, memory_order_acquire) == ACTR__HOLD_CLAIMED; n++)
+        spin_pause(n);
 }
 
 /* The hold itself, on whichever thread claimed it, once no thread runs the
@@ -576,8 +587,8 @@ static void hold_run(job_t *j)
         (void)migrate_chunks(j, &j->mctx);
         if (shared) {
             atomic_store(&rt->hold.joinable, 0);
-            while (atomic_load(&rt->hold.helpers) != 0)
-                actr__cpu_relax();
+            for (unsigned n = 0; atomic_load(&rt->hold.helpers) != 0; n++)
+                spin_pause(n);
         }
         if (j->failed != (size_t)-1)
             rc = j->fail_rc;
