@@ -308,6 +308,12 @@ void actr__ext_free(actr_ctx_t *ctx, actr__actor_t *a, actr_ref_t self, const ch
     actr__ext_destroy(ctx, e);
 }
 
+static void forget_remote(uint64_t id, void *val, void *ud)
+{
+    (void)val;
+    actr__remote_forget_request(ud, id);
+}
+
 void actr__ext_destroy(actr_ctx_t *ctx, actr__ext_t *e)
 {
     actr_msg_t *d = e->deferred_head;
@@ -318,6 +324,8 @@ void actr__ext_destroy(actr_ctx_t *ctx, actr__ext_t *e)
     }
     for (uint32_t i = 0; i < e->ntopics; i++)
         free(e->topics[i]);
+    if (ctx != NULL && e->pending.len > 0) /* requests to other nodes: nobody waits now */
+        actr__idmap_each(&e->pending, forget_remote, ctx->rt);
     actr__idmap_free(&e->pending);
     actr__idmap_free(&e->timers);
     free(e->watchers);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster_int.h"
 #include "internal.h"
 
 void actr__client_wake(actr_t *rt, actr__actor_t *a)
@@ -221,6 +222,7 @@ int actr_client_call(actr_ctx_t *c, actr_ref_t to, actr_msg_t *msg, int timeout_
             void *v = NULL;
             if (e != NULL && actr__idmap_del(&e->pending, id, &v) && v != NULL)
                 actr__timer_cancel_id(c->rt, id);
+            actr__remote_forget_request(c->rt, id); /* if it went to another node */
             return rc;
         }
         if (actr_msg_request_id(m) == id &&

@@ -100,6 +100,15 @@ int actr__remote_publish(actr_t *rt, actr_ctx_t *ctx, const char *topic, const a
 void actr__remote_found(actr_t *rt, actr_ctx_t *ctx, uint64_t node, uint64_t id, int found,
                         actr_ref_t ref);
 
+/* The requester of request `id` stopped waiting for it (timed out, gave up,
+ * died): forget its record, so that neither a late reply nor the loss of the
+ * node it went to answers it again. Any thread; a no-op for a request that
+ * never left this node. */
+void actr__remote_forget_request(actr_t *rt, uint64_t id);
+
+/* How many requests to other nodes await an answer (tests, diagnostics). */
+size_t actr__remote_pending(actr_t *rt);
+
 /* Free remote.c's tables (at actr_close). */
 void actr__remote_free(actr_t *rt);
 

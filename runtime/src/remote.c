@@ -8,8 +8,10 @@
  * ACTR_ENOTCONN), a monitor (watcher, id, target: DOWN "noconnection"), a
  * link (the local and remote actor: exit "noconnection"). The records go when
  * their answer passes (a reply or REQFAIL for the request, a DOWN or a
- * demonitor for the monitor, an exit or an unlink for the link). Plain sends
- * record nothing and take no lock here.
+ * demonitor for the monitor, an exit or an unlink for the link), and a
+ * request's also when the requester stops waiting for it (its timeout fired,
+ * a client gave up, or it died). Plain sends record nothing and take no lock
+ * here.
  *
  * In: each MSG frame becomes a runtime message with the same envelope and the
  * same payload bytes, delivered to the local target on the I/O thread. What
@@ -672,6 +674,43 @@ void actr__remote_down(actr_t *rt, uint64_t node)
         for (size_t i = 0; i < k; i++)
             actr__remote_found(rt, ctx, node, ids[i], 0, ACTR_REF_NONE);
     } while (k == 64);
+}
+
+static void forget_in_node(uint64_t key, void *val, void *ud)
+{
+    (void)key;
+    rnode_t *n = val;
+    void *old = NULL;
+    if (actr__idmap_del(&n->pending, *(const uint64_t *)ud, &old))
+        free(old);
+}
+
+void actr__remote_forget_request(actr_t *rt, uint64_t id)
+{
+    struct actr__remote *r = __atomic_load_n(&rt->remote, __ATOMIC_ACQUIRE);
+    if (r == NULL)
+        return; /* nothing was ever sent to another node */
+    pthread_mutex_lock(&r->mu);
+    actr__idmap_each(&r->nodes, forget_in_node, &id);
+    pthread_mutex_unlock(&r->mu);
+}
+
+static void count_pending(uint64_t key, void *val, void *ud)
+{
+    (void)key;
+    *(size_t *)ud += ((rnode_t *)val)->pending.len;
+}
+
+size_t actr__remote_pending(actr_t *rt)
+{
+    struct actr__remote *r = __atomic_load_n(&rt->remote, __ATOMIC_ACQUIRE);
+    size_t n = 0;
+    if (r == NULL)
+        return 0;
+    pthread_mutex_lock(&r->mu);
+    actr__idmap_each(&r->nodes, count_pending, &n);
+    pthread_mutex_unlock(&r->mu);
+    return n;
 }
 
 static void free_node(uint64_t key, void *val, void *ud)

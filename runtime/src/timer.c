@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster_int.h"
 #include "internal.h"
 #include "pack.h"
 
@@ -212,6 +213,7 @@ static void fire(actr_t *rt, actr__timer_t *tm)
             m->corr = tm->id;
             (void)actr__deliver(rt, ctx, tm->to, m, 0);
         }
+        actr__remote_forget_request(rt, tm->id); /* if it went to another node */
         return;
     }
     actr_msg_t *m = actr__msg_make(ctx, tm->tmpl->type, tm->tmpl->len);

@@ -853,6 +853,91 @@ TEST_IMPL(cluster, remote_request)
     free(b);
 }
 
+/* ---- requests nobody waits for any more leave no record ---------------------------------- */
+
+/* Takes requests and never answers them. */
+static int mute_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+{
+    (void)ctx, (void)state, (void)msg;
+    return 0;
+}
+
+static const actr_behavior_t mute_beh = {
+    sizeof(actr_behavior_t), "mute", 0, NULL, mute_receive, NULL};
+
+/* Sends one request with no timeout to the ref in its args, then waits for a
+ * STOP message and exits with the request still unanswered. */
+static int asker_init(actr_ctx_t *ctx, void *state, const void *args, size_t len)
+{
+    (void)state;
+    actr_ref_t to;
+    ASSERT_EQ(len, sizeof(to));
+    memcpy(&to, args, sizeof(to));
+    actr_msg_t *m;
+    uint64_t id;
+    int rc = actr_msg_new(ctx, 800, NULL, 0, &m);
+    return rc ? rc : actr_request(ctx, to, m, 0, &id);
+}
+
+static int asker_receive(actr_ctx_t *ctx, void *state, const actr_msg_t *msg)
+{
+    (void)state;
+    if (actr_msg_type(msg) == 801)
+        return actr_exit(ctx, ACTR_REASON_NORMAL);
+    return 0;
+}
+
+static const actr_behavior_t asker_beh = {
+    sizeof(actr_behavior_t), "asker", 0, asker_init, asker_receive, NULL};
+
+TEST_IMPL(cluster, unanswered_requests_forgotten)
+{
+    tnode_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+    topts_t ta = {0};
+    node_open(a, "alpha", &ta);
+    char addr[64];
+    topts_t tb = {.peers = {addr_of(a, addr, sizeof(addr))}, .npeers = 1};
+    node_open(b, "beta", &tb);
+    ASSERT_EVENTUALLY(up_row(a, "beta", NULL) && up_row(b, "alpha", NULL), WAIT_MS);
+    actr_ctx_t *cb, *ca;
+    ASSERT_OK(actr_client_open(b->rt, &cb));
+    actr_ref_t mute;
+    ASSERT_OK(actr_spawn(cb, &mute_beh, NULL, 0, NULL, &mute));
+    ASSERT_OK(actr_client_open(a->rt, &ca));
+
+    /* requests that time out: the requester got ETIMEDOUT, the record goes */
+    for (int i = 0; i < 50; i++) {
+        actr_msg_t *m, *reply = NULL;
+        ASSERT_OK(actr_msg_new(ca, 700, "x", 1, &m));
+        ASSERT_ERR(actr_client_call(ca, mute, m, 20, &reply), ACTR_ETIMEDOUT);
+    }
+    ASSERT_EVENTUALLY(actr__remote_pending(a->rt) == 0, WAIT_MS);
+
+    /* requests with no timeout from actors that then exit */
+    actr_ref_t askers[20];
+    for (int i = 0; i < 20; i++)
+        ASSERT_OK(actr_spawn(ca, &asker_beh, &mute, sizeof(mute), NULL, &askers[i]));
+    ASSERT_EVENTUALLY(actr__remote_pending(a->rt) == 20, WAIT_MS);
+    for (int i = 0; i < 20; i++) {
+        actr_msg_t *m;
+        ASSERT_OK(actr_msg_new(ca, 801, NULL, 0, &m));
+        ASSERT_OK(actr_send(ca, askers[i], m));
+    }
+    ASSERT_EVENTUALLY(actr__remote_pending(a->rt) == 0, WAIT_MS);
+
+    /* and a request still waited for keeps its record: the node's loss fails it */
+    actr_ref_t asker;
+    ASSERT_OK(actr_spawn(ca, &asker_beh, &mute, sizeof(mute), NULL, &asker));
+    ASSERT_EVENTUALLY(actr__remote_pending(a->rt) == 1, WAIT_MS);
+    actr_client_close(ca);
+    actr_client_close(cb);
+    node_close(b);
+    ASSERT_EVENTUALLY(actr__remote_pending(a->rt) == 0, WAIT_MS);
+    node_close(a);
+    free(a);
+    free(b);
+}
+
 /* ---- streams across duplicate connections --------------------------------------------- */
 
 #define T_SEQ 700
