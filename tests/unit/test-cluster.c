@@ -227,6 +227,18 @@ static const char *addr_of(tnode_t *n, char *buf, size_t cap)
     return buf;
 }
 
+/* Open a as "alpha" (options ta, or the defaults when NULL), then b as
+ * "beta" with alpha as its peer, and wait until each sees the other up. */
+static void pair_up(tnode_t *a, const topts_t *ta, tnode_t *b)
+{
+    topts_t none = {0};
+    node_open(a, "alpha", ta != NULL ? ta : &none);
+    char addr[64];
+    topts_t tb = {.peers = {addr_of(a, addr, sizeof(addr))}, .npeers = 1};
+    node_open(b, "beta", &tb);
+    ASSERT_EVENTUALLY(up_row(a, "beta", NULL) && up_row(b, "alpha", NULL), WAIT_MS);
+}
+
 /* ---- a raw TCP peer ------------------------------------------------------------------- */
 
 static int raw_connect(int port, int rcvbuf)
@@ -581,11 +593,7 @@ TEST_IMPL(cluster, bad_input)
 {
     tnode_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
     topts_t ta = {.dead_after_ms = 1000};
-    node_open(a, "alpha", &ta);
-    char addr[64];
-    topts_t tb = {.peers = {addr_of(a, addr, sizeof(addr))}, .npeers = 1};
-    node_open(b, "beta", &tb);
-    ASSERT_EVENTUALLY(up_row(a, "beta", NULL) && up_row(b, "alpha", NULL), WAIT_MS);
+    pair_up(a, &ta, b);
 
     /* random bytes */
     uint8_t rnd[512];
@@ -809,12 +817,7 @@ static const actr_behavior_t echo_beh = {
 TEST_IMPL(cluster, remote_request)
 {
     tnode_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
-    topts_t ta = {0};
-    node_open(a, "alpha", &ta);
-    char addr[64];
-    topts_t tb = {.peers = {addr_of(a, addr, sizeof(addr))}, .npeers = 1};
-    node_open(b, "beta", &tb);
-    ASSERT_EVENTUALLY(up_row(a, "beta", NULL) && up_row(b, "alpha", NULL), WAIT_MS);
+    pair_up(a, NULL, b);
     actr_ctx_t *cb, *ca;
     ASSERT_OK(actr_client_open(b->rt, &cb));
     actr_ref_t echo;
@@ -893,12 +896,7 @@ static const actr_behavior_t asker_beh = {
 TEST_IMPL(cluster, unanswered_requests_forgotten)
 {
     tnode_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
-    topts_t ta = {0};
-    node_open(a, "alpha", &ta);
-    char addr[64];
-    topts_t tb = {.peers = {addr_of(a, addr, sizeof(addr))}, .npeers = 1};
-    node_open(b, "beta", &tb);
-    ASSERT_EVENTUALLY(up_row(a, "beta", NULL) && up_row(b, "alpha", NULL), WAIT_MS);
+    pair_up(a, NULL, b);
     actr_ctx_t *cb, *ca;
     ASSERT_OK(actr_client_open(b->rt, &cb));
     actr_ref_t mute;
@@ -1151,12 +1149,7 @@ TEST_IMPL(cluster, second_connection_while_streaming)
      * meanwhile connections that complete the handshake as beta (to alpha)
      * and as alpha (to beta), with the incarnations that are up, come and go */
     tnode_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
-    topts_t ta = {0};
-    node_open(a, "alpha", &ta);
-    char addr[64];
-    topts_t tb = {.peers = {addr_of(a, addr, sizeof(addr))}, .npeers = 1};
-    node_open(b, "beta", &tb);
-    ASSERT_EVENTUALLY(up_row(a, "beta", NULL) && up_row(b, "alpha", NULL), WAIT_MS);
+    pair_up(a, NULL, b);
     sink_t *ka = calloc(1, sizeof(*ka)), *kb = calloc(1, sizeof(*kb));
     actr_ref_t ra = sink_spawn(a->rt, ka), rb = sink_spawn(b->rt, kb);
     streamer_t *sab = calloc(1, sizeof(*sab)), *sba = calloc(1, sizeof(*sba));

@@ -114,20 +114,33 @@ TEST_IMPL(swap, layout_change)
 #define FAIL_N 3000
 #define POISON_AT 1777 /* this actor's sum is 4242, which v3's migrate refuses */
 
+/* n swapper actors of the loaded version after one "add" each (calls = 1):
+ * actor `poison`, named "poisoned", has sum 4242 (which v3's migrate
+ * refuses), actor i any other sum i * 11 + 1. Allocates for the caller the
+ * refs, the amounts array (free for reuse) and n states for "get". */
+static void spawn_poisoned(size_t n, size_t poison, actr_ref_t **refs, int64_t **amount,
+                           sw_t **st)
+{
+    *refs = malloc(n * sizeof(**refs));
+    *amount = malloc(n * sizeof(**amount));
+    *st = malloc(n * sizeof(**st));
+    ASSERT(*refs && *amount && *st);
+    for (size_t i = 0; i < n; i++)
+        (*refs)[i] = spawn_sw(i == poison ? 4240 : (int64_t)i * 10 + 1,
+                              i == poison ? "poisoned" : NULL, 0);
+    for (size_t i = 0; i < n; i++)
+        (*amount)[i] = i == poison ? 2 : (int64_t)i;
+    request_many(*refs, n, "add", *amount, NULL);
+}
+
 TEST_IMPL(swap, migrate_fails_for_one)
 {
     setup();
     load(V2);
-    actr_ref_t *refs = malloc(FAIL_N * sizeof(*refs));
-    int64_t *amount = malloc(FAIL_N * sizeof(*amount));
-    sw_t *st = malloc(FAIL_N * sizeof(*st));
-    ASSERT(refs && amount && st);
-    for (size_t i = 0; i < FAIL_N; i++)
-        refs[i] = spawn_sw(i == POISON_AT ? 4240 : (int64_t)i * 10 + 1,
-                           i == POISON_AT ? "poisoned" : NULL, 0);
-    for (size_t i = 0; i < FAIL_N; i++)
-        amount[i] = i == POISON_AT ? 2 : (int64_t)i;
-    request_many(refs, FAIL_N, "add", amount, NULL); /* calls = 1, sum 4242 for the poisoned */
+    actr_ref_t *refs;
+    int64_t *amount;
+    sw_t *st;
+    spawn_poisoned(FAIL_N, POISON_AT, &refs, &amount, &st);
     seen_list_t l0 = list_now();
     int copies0 = ncopies();
 
@@ -229,16 +242,10 @@ TEST_IMPL(swap, workers_help_under_load)
 {
     setup();
     load(V2);
-    actr_ref_t *refs = malloc(HELP_N * sizeof(*refs));
-    int64_t *amount = malloc(HELP_N * sizeof(*amount));
-    sw_t *st = malloc(HELP_N * sizeof(*st));
-    ASSERT(refs && amount && st);
-    for (size_t i = 0; i < HELP_N; i++)
-        refs[i] = spawn_sw(i == HELP_POISON ? 4240 : (int64_t)i * 10 + 1,
-                           i == HELP_POISON ? "poisoned" : NULL, 0);
-    for (size_t i = 0; i < HELP_N; i++)
-        amount[i] = i == HELP_POISON ? 2 : (int64_t)i;
-    request_many(refs, HELP_N, "add", amount, NULL); /* the poisoned one's sum is 4242 */
+    actr_ref_t *refs;
+    int64_t *amount;
+    sw_t *st;
+    spawn_poisoned(HELP_N, HELP_POISON, &refs, &amount, &st);
 
     atomic_store(&g_spin_stop, 0);
     for (int i = 0; i < HELP_SPINNERS; i++) {
