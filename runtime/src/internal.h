@@ -246,6 +246,7 @@ struct actr {
         _Atomic int joinable;    /* its claimant shares the migration with workers */
         _Atomic int helpers;     /* workers inside the hold's migration */
         _Atomic uint64_t helped; /* chunks migrated by workers that joined (diagnostics) */
+        _Atomic uint64_t relisted; /* holds that listed the members again (diagnostics) */
         pthread_mutex_t mu;      /* with cv (CLOCK_MONOTONIC): DONE is signalled */
         pthread_cond_t cv;
         pthread_mutex_t post_mu; /* one posted hold at a time */

@@ -8,9 +8,10 @@
  *    plugin; its load hook runs. Nothing of the running plugin has changed.
  *
  * 2. Pause, migrate, commit or abort. New states and the list of members
- *    are made first. Then `paused` is set on every type of the plugin. A
- *    worker about to run code of such a type (the next message, an
- *    INIT, a kill) hands the actor to the plugin's hold instead, keeping its
+ *    are made first, in slices while the workers are busy (pacing, below).
+ *    Then `paused` is set on every type of the plugin. A worker about to run
+ *    code of such a type (the next message, an INIT, a kill) hands the
+ *    actor to the plugin's hold instead, keeping its
  *    schedule token (actr__gate in internal.h, actr__swap_park here): the
  *    actor stops at a message boundary, its mailbox keeps accepting. The rest
  *    (the hold) is posted to the workers (rt->hold): the first worker to
@@ -71,6 +72,42 @@ static uint64_t now_us(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* ---- pacing -------------------------------------------------------------------- *
+ * On a machine with no idle core, the swap's preparation (the new states, the
+ * list of members) runs in a worker's place. Done in one burst it holds up
+ * that worker's queue for all of it (a millisecond and more for 10,000
+ * actors) just before the pause, and the actors queued there carry the delay
+ * into it. So while any worker is busy, the preparing thread works in slices
+ * of PACE_SLICE_US and rests PACE_REST_US after each: no queue waits for
+ * more than a slice. */
+#define PACE_SLICE_US 100
+#define PACE_REST_US 300
+
+typedef struct pace {
+    actr_t *rt;
+    uint64_t since; /* the current slice began */
+} pace_t;
+
+static void pace_start(pace_t *pc, actr_t *rt)
+{
+    pc->rt = rt;
+    pc->since = now_us();
+}
+
+/* Call often while preparing: rests once a slice is used up. NULL: never. */
+static void pace(pace_t *pc)
+{
+    if (pc == NULL || now_us() - pc->since < PACE_SLICE_US)
+        return;
+    actr_t *rt = pc->rt;
+    if (rt->workers != NULL && atomic_load_explicit(&rt->started, memory_order_acquire) &&
+        atomic_load_explicit(&rt->nparked, memory_order_relaxed) < rt->nworkers) {
+        struct timespec ts = {0, PACE_REST_US * 1000L};
+        nanosleep(&ts, NULL);
+    }
+    pc->since = now_us();
 }
 
 /* ---- the worker side ------------------------------------------------------------ */
@@ -391,9 +428,13 @@ static int switch_types(job_t *j)
     return 0;
 }
 
+#define LIST_SLICE 1024 /* member-table slots walked at a time while pacing */
+
 /* List the live actors of p's types into j->ms, noting each type's member
- * epoch. Returns 0 or an error with j->why filled. */
-static int list_members(job_t *j)
+ * epoch; paced with pc (NULL: in one go, as the hold does). Returns 0, an
+ * error with j->why filled, or ACTR_EBUSY when members came or went between
+ * two slices (the list is no snapshot: the hold makes its own). */
+static int list_members(job_t *j, pace_t *pc)
 {
     plugin_t *p = j->p;
     members_t *ms = &j->ms;
@@ -404,8 +445,21 @@ static int list_members(job_t *j)
         size_t from = ms->n;
         pthread_mutex_lock(&t->mmu);
         j->pools[k].epoch = t->mepoch;
-        actr__idmap_each(&t->members, collect, ms);
+        int moved = 0;
+        for (size_t slot = 0;;) {
+            slot = actr__idmap_each_from(&t->members, slot, pc ? LIST_SLICE : SIZE_MAX, collect,
+                                         ms);
+            if (slot >= t->members.cap || ms->oom)
+                break;
+            pthread_mutex_unlock(&t->mmu);
+            pace(pc);
+            pthread_mutex_lock(&t->mmu);
+            if ((moved = t->mepoch != j->pools[k].epoch) != 0)
+                break;
+        }
         pthread_mutex_unlock(&t->mmu);
+        if (moved)
+            return ACTR_EBUSY;
         if (ms->oom) {
             snprintf(j->why, sizeof(j->why), "out of memory listing the actors");
             return ACTR_ENOMEM;
@@ -439,7 +493,10 @@ static int gather(job_t *j)
         same = p->types[k]->mepoch == j->pools[k].epoch;
         pthread_mutex_unlock(&p->types[k]->mmu);
     }
-    return same ? 0 : list_members(j);
+    if (same)
+        return 0;
+    atomic_fetch_add_explicit(&j->rt->hold.relisted, 1, memory_order_relaxed);
+    return list_members(j, NULL);
 }
 
 /* Before the pause: zeroed new states for about as many actors as there are,
@@ -448,6 +505,8 @@ static int prepare(job_t *j)
 {
     plugin_t *p = j->p;
     size_t live_all = 0;
+    pace_t pc;
+    pace_start(&pc, j->rt);
     j->npools = p->ntypes; /* p->types changes at a commit */
     j->pools = calloc(j->npools ? j->npools : 1, sizeof(*j->pools));
     if (j->pools == NULL)
@@ -467,13 +526,14 @@ static int prepare(job_t *j)
         if ((pl->v = malloc(pl->cap * sizeof(*pl->v))) == NULL)
             pl->cap = 0;
         while (pl->n < pl->cap && (pl->v[pl->n] = calloc(1, pl->size)) != NULL)
-            pl->n++;
+            if ((++pl->n & 15) == 0)
+                pace(&pc);
     }
     j->ms.cap = live_all + live_all / 8 + 64;
     if ((j->ms.v = malloc(j->ms.cap * sizeof(*j->ms.v))) == NULL)
         j->ms.cap = 0; /* collect grows it */
     /* listed now; the hold lists again only if some type's members changed */
-    j->listed = list_members(j);
+    j->listed = list_members(j, &pc);
     return 0;
 }
 

@@ -244,9 +244,19 @@ int actr__idmap_del(actr__idmap_t *m, uint64_t key, void **val)
 
 void actr__idmap_each(const actr__idmap_t *m, void (*fn)(uint64_t, void *, void *), void *ud)
 {
-    for (size_t i = 0; i < m->cap; i++)
+    (void)actr__idmap_each_from(m, 0, SIZE_MAX, fn, ud);
+}
+
+size_t actr__idmap_each_from(const actr__idmap_t *m, size_t from, size_t slots,
+                             void (*fn)(uint64_t, void *, void *), void *ud)
+{
+    if (from >= m->cap)
+        return m->cap;
+    size_t end = slots < m->cap - from ? from + slots : m->cap;
+    for (size_t i = from; i < end; i++)
         if (m->keys[i] != ID_EMPTY && m->keys[i] != ID_TOMB)
             fn(m->keys[i], m->vals[i], ud);
+    return end;
 }
 
 void actr__idmap_free(actr__idmap_t *m)

@@ -30,6 +30,11 @@ int actr__idmap_del(actr__idmap_t *m, uint64_t key, void **val);
 /* Calls fn for every entry (do not modify the map inside). */
 void actr__idmap_each(const actr__idmap_t *m, void (*fn)(uint64_t key, void *val, void *ud),
                       void *ud);
+/* Calls fn for the entries in slots [from, from + slots) of the table and
+ * returns where the next call starts (m->cap when done): a long walk in
+ * pieces, valid as long as nothing was added or removed in between. */
+size_t actr__idmap_each_from(const actr__idmap_t *m, size_t from, size_t slots,
+                             void (*fn)(uint64_t key, void *val, void *ud), void *ud);
 void actr__idmap_free(actr__idmap_t *m);
 
 /* ---- owned string -> void* map. */

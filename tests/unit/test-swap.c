@@ -229,6 +229,39 @@ static const actr_behavior_t spinner_beh = {
     .receive = spinner_receive,
 };
 
+/* Spawns swapper actors one by one, a little apart, while swaps run: their
+ * arrivals change the plugin's members while a swap lists them. */
+#define HELP_SPAWN_MAX 3000
+static actr_ref_t g_help_spawned[HELP_SPAWN_MAX];
+static atomic_size_t g_help_nspawned;
+static atomic_int g_help_spawn_stop, g_help_spawn_err;
+
+static void *help_spawner(void *arg)
+{
+    (void)arg;
+    actr_ctx_t *c;
+    if (actr_client_open(rt, &c) != 0) {
+        atomic_store(&g_help_spawn_err, 1);
+        return NULL;
+    }
+    size_t n = 0;
+    while (!atomic_load(&g_help_spawn_stop) && n < HELP_SPAWN_MAX) {
+        uint8_t args[16];
+        size_t len;
+        int rc = actr_pack(args, sizeof(args), &len, "I", (int64_t)n);
+        if (rc == 0)
+            rc = actr_spawn_type(c, TYPE, args, len, NULL, &g_help_spawned[n]);
+        if (rc != 0) {
+            atomic_store(&g_help_spawn_err, rc);
+            break;
+        }
+        atomic_store(&g_help_nspawned, ++n);
+        test_nap_ms(1);
+    }
+    actr_client_close(c);
+    return NULL;
+}
+
 static void check_help_states(const actr_ref_t *refs, sw_t *st, const char *version)
 {
     request_many(refs, HELP_N, "get", NULL, st);
@@ -272,20 +305,46 @@ TEST_IMPL(swap, workers_help_under_load)
     }
 
     /* swaps and rollbacks, every state checked, until some worker has helped
-     * (one that reaches a message boundary while the hold migrates joins it) */
+     * (one that reaches a message boundary while the hold migrates joins it),
+     * and, with actors spawned meanwhile, until some hold found the members
+     * changed since the (paced) preparation listed them and listed them again */
     amount[0] = 1;
     request_many(&refs[HELP_POISON], 1, "add", amount, NULL);
+    uint64_t relisted0 = atomic_load(&rt->hold.relisted);
+    atomic_store(&g_help_spawn_stop, 0);
+    pthread_t th;
+    ASSERT_OK(pthread_create(&th, NULL, help_spawner, NULL));
     int rounds = 0;
     do {
-        swap_ok(V3, "2.0.0", "3.0.0", HELP_N);
+        swap_ok(V3, "2.0.0", "3.0.0", UINT64_MAX);
         check_help_states(refs, st, "3.0.0");
-        rollback_ok("3.0.0", "2.0.0", HELP_N);
+        rollback_ok("3.0.0", "2.0.0", UINT64_MAX);
         check_help_states(refs, st, "2.0.0");
         rounds++;
-    } while (atomic_load(&rt->hold.helped) == helped0 && rounds < 50);
-    fprintf(stderr, "# chunks migrated by workers that joined the hold: %llu in %d round(s)\n",
-            (unsigned long long)(atomic_load(&rt->hold.helped) - helped0), rounds);
+    } while ((atomic_load(&rt->hold.helped) == helped0 ||
+              atomic_load(&rt->hold.relisted) == relisted0) &&
+             rounds < 50);
+    atomic_store(&g_help_spawn_stop, 1);
+    ASSERT_OK(pthread_join(th, NULL));
+    ASSERT_EQ(atomic_load(&g_help_spawn_err), 0);
+    fprintf(stderr,
+            "# in %d round(s): %llu chunks migrated by workers that joined the hold, %llu "
+            "hold(s) listed the members again, %zu actors spawned meanwhile\n",
+            rounds, (unsigned long long)(atomic_load(&rt->hold.helped) - helped0),
+            (unsigned long long)(atomic_load(&rt->hold.relisted) - relisted0),
+            atomic_load(&g_help_nspawned));
     ASSERT(atomic_load(&rt->hold.helped) > helped0);
+    ASSERT(atomic_load(&rt->hold.relisted) > relisted0);
+    /* the actors spawned meanwhile all run the version now current */
+    size_t ns = atomic_load(&g_help_nspawned);
+    sw_t *sst = malloc((ns ? ns : 1) * sizeof(*sst));
+    ASSERT_NOT_NULL(sst);
+    request_many(g_help_spawned, ns, "get", NULL, sst);
+    for (size_t i = 0; i < ns; i++) {
+        ASSERT_STR_EQ(sst[i].version, "2.0.0");
+        ASSERT_EQ(sst[i].sum, (int64_t)i);
+    }
+    free(sst);
 
     atomic_store(&g_spin_stop, 1);
     free(refs);
