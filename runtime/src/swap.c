@@ -701,8 +701,12 @@ void actr__swap_help(actr_t *rt)
         return;
     job_t *j = rt->hold.job;
     if (plugin_running(rt, j->p)) {
-        /* not yet: the worker inside the plugin will look again when it leaves */
+        /* not yet: the worker inside the plugin will look again when it
+         * leaves; the poster, which may be waiting for the end, looks again */
+        pthread_mutex_lock(&rt->hold.mu);
         atomic_store_explicit(&rt->hold.state, ACTR__HOLD_POSTED, memory_order_release);
+        pthread_cond_signal(&rt->hold.cv);
+        pthread_mutex_unlock(&rt->hold.mu);
         return;
     }
     hold_run(j);
@@ -773,10 +777,17 @@ static int pause_and_migrate(job_t *j)
             if (atomic_load_explicit(&rt->hold.state, memory_order_acquire) == ACTR__HOLD_DONE)
                 break;
         }
-        /* a worker claims it at its next activation boundary */
+        /* a worker claims it at its next activation boundary; once one has,
+         * nothing is left to look at until it signals the end (or hands the
+         * hold back, which signals too): waking every HOLD_POLL_US meanwhile
+         * would only take the CPU from the workers running it */
+        uint64_t wait_us = HOLD_POLL_US;
+        if (atomic_load_explicit(&rt->hold.state, memory_order_acquire) == ACTR__HOLD_CLAIMED)
+            wait_us = deadline > now ? deadline - now + HOLD_POLL_US : HOLD_POLL_US;
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += HOLD_POLL_US * 1000L;
+        ts.tv_sec += (time_t)(wait_us / 1000000u);
+        ts.tv_nsec += (long)(wait_us % 1000000u) * 1000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
