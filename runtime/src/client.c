@@ -100,17 +100,6 @@ void actr_client_close(actr_ctx_t *c)
     free(c);
 }
 
-static void deadline_of(int timeout_ms, struct timespec *ts)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += timeout_ms / 1000;
-    ts->tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Next message for the client itself (deferred ones excluded). */
 static int recv_raw(actr_ctx_t *c, int timeout_ms, actr_msg_t **out)
 {
@@ -118,7 +107,7 @@ static int recv_raw(actr_ctx_t *c, int timeout_ms, actr_msg_t **out)
     actr__actor_t *a = c->cur;
     struct timespec dl;
     if (timeout_ms > 0)
-        deadline_of(timeout_ms, &dl);
+        actr__deadline_us(CLOCK_REALTIME, (uint64_t)timeout_ms * 1000u, &dl);
     for (;;) {
         actr__node_t *n = actr__mb_pop(&a->mb);
         if (n != NULL) {

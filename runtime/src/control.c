@@ -103,18 +103,6 @@ static int ms_left(uint64_t deadline)
     return deadline - now > INT_MAX ? INT_MAX : (int)(deadline - now);
 }
 
-/* The CLOCK_REALTIME time `ms` from now, for pthread_cond_timedwait. */
-static void abs_deadline(int ms, struct timespec *ts)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* Start a thread with every signal blocked: signals are for the thread the
  * embedder chose (e.g. the actr program's main thread), not for ours. */
 static int start_thread(pthread_t *th, void *(*fn)(void *), void *arg)
@@ -356,7 +344,7 @@ static void *server_main(void *arg)
             if (left == 0)
                 break;
             struct timespec ts;
-            abs_deadline(left, &ts);
+            actr__deadline_us(CLOCK_REALTIME, (uint64_t)left * 1000u, &ts);
             pthread_cond_timedwait(&ctl->cv, &ctl->mu, &ts);
         }
         bool full = ctl->nlive >= MAX_CONN;
@@ -543,7 +531,7 @@ void actr_control_stop(actr_control_t *ctl)
         int left = ms_left(deadline);
         if (left == 0)
             break;
-        abs_deadline(left, &ts);
+        actr__deadline_us(CLOCK_REALTIME, (uint64_t)left * 1000u, &ts);
         pthread_cond_timedwait(&ctl->cv, &ctl->mu, &ts);
     }
     bool leftover = ctl->nlive > 0;

@@ -785,13 +785,7 @@ static int pause_and_migrate(job_t *j)
         if (atomic_load_explicit(&rt->hold.state, memory_order_acquire) == ACTR__HOLD_CLAIMED)
             wait_us = deadline > now ? deadline - now + HOLD_POLL_US : HOLD_POLL_US;
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(wait_us / 1000000u);
-        ts.tv_nsec += (long)(wait_us % 1000000u) * 1000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        actr__deadline_us(CLOCK_MONOTONIC, wait_us, &ts);
         (void)pthread_cond_timedwait(&rt->hold.cv, &rt->hold.mu, &ts);
     }
     pthread_mutex_unlock(&rt->hold.mu);

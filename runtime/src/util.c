@@ -121,6 +121,17 @@ uint64_t actr__now_ns(void)
 
 uint64_t actr__now_ms(void) { return actr__now_ns() / 1000000u; }
 
+void actr__deadline_us(int clock, uint64_t us, struct timespec *ts)
+{
+    clock_gettime((clockid_t)clock, ts);
+    ts->tv_sec += (time_t)(us / 1000000u);
+    ts->tv_nsec += (long)(us % 1000000u) * 1000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
 char *actr__strdup(const char *s)
 {
     size_t n = strlen(s) + 1;

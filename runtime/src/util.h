@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "actr/errno.h"
 
@@ -76,6 +77,10 @@ void actr__msgcache_flush(actr__msgcache_t *c);
 /* Monotonic clock in milliseconds / nanoseconds. */
 uint64_t actr__now_ms(void);
 uint64_t actr__now_ns(void);
+/* The time `us` microseconds from now on clock `clock` (CLOCK_REALTIME or
+ * CLOCK_MONOTONIC), into *ts: a deadline for pthread_cond_timedwait on a
+ * condition variable of that clock. */
+void actr__deadline_us(int clock, uint64_t us, struct timespec *ts);
 
 /* Fill *err (may be NULL) with code, position (0 = none) and a formatted
  * one-line message; returns code, so callers can `return actr__fail(...)`. */
